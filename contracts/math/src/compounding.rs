@@ -7,7 +7,7 @@
 use crate::{
     constants::DEAD_LIQUIDITY,
     curve::{SwapAmountFromInput, SwapAmountFromOutput},
-    wide::{mul_div_u256, mul_div_u128, sqrt_u256, to_u128, u256, Rounding, U256},
+    wide::{mul_div_u128, mul_div_u256, sqrt_u256, to_u128, u256, Rounding, U256},
     MathError, Result,
 };
 
@@ -42,8 +42,13 @@ pub fn initial_token_a(sqrt_price: u128, liquidity: U256) -> Result<u128> {
 /// # Errors
 /// [`MathError::TypeCastFailed`] if `b` exceeds `u128`.
 pub fn initial_token_b(sqrt_price: u128, liquidity: U256) -> Result<u128> {
-    let b = mul_div_u256(liquidity, u256(sqrt_price), U256::from(1u8) << 128usize, Rounding::Up)
-        .ok_or(MathError::TypeCastFailed)?;
+    let b = mul_div_u256(
+        liquidity,
+        u256(sqrt_price),
+        U256::from(1u8) << 128usize,
+        Rounding::Up,
+    )
+    .ok_or(MathError::TypeCastFailed)?;
     to_u128(b)
 }
 
@@ -82,9 +87,16 @@ impl Compounding {
     /// # Errors
     /// [`MathError::MathOverflow`] if `a + x` overflows or is zero.
     pub fn a_to_b_from_amount_in(&self, amount_in: u128) -> Result<SwapAmountFromInput> {
-        let divisor = self.token_a_amount.checked_add(amount_in).ok_or(MathError::MathOverflow)?;
+        let divisor = self
+            .token_a_amount
+            .checked_add(amount_in)
+            .ok_or(MathError::MathOverflow)?;
         let output_amount = mul_div_u128(self.token_b_amount, amount_in, divisor, Rounding::Down)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: 0, amount_left: 0 })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: 0,
+            amount_left: 0,
+        })
     }
 
     /// Token B in: `out = floor(a·x / (b + x))`.
@@ -92,9 +104,16 @@ impl Compounding {
     /// # Errors
     /// [`MathError::MathOverflow`] if `b + x` overflows or is zero.
     pub fn b_to_a_from_amount_in(&self, amount_in: u128) -> Result<SwapAmountFromInput> {
-        let divisor = self.token_b_amount.checked_add(amount_in).ok_or(MathError::MathOverflow)?;
+        let divisor = self
+            .token_b_amount
+            .checked_add(amount_in)
+            .ok_or(MathError::MathOverflow)?;
         let output_amount = mul_div_u128(self.token_a_amount, amount_in, divisor, Rounding::Down)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: 0, amount_left: 0 })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: 0,
+            amount_left: 0,
+        })
     }
 
     /// Token B out: `in = ceil(a·y / (b − y))`.
@@ -102,9 +121,15 @@ impl Compounding {
     /// # Errors
     /// [`MathError::MathOverflow`] if `y >= b`.
     pub fn a_to_b_from_amount_out(&self, amount_out: u128) -> Result<SwapAmountFromOutput> {
-        let divisor = self.token_b_amount.checked_sub(amount_out).ok_or(MathError::MathOverflow)?;
+        let divisor = self
+            .token_b_amount
+            .checked_sub(amount_out)
+            .ok_or(MathError::MathOverflow)?;
         let input_amount = mul_div_u128(self.token_a_amount, amount_out, divisor, Rounding::Up)?;
-        Ok(SwapAmountFromOutput { input_amount, next_sqrt_price: 0 })
+        Ok(SwapAmountFromOutput {
+            input_amount,
+            next_sqrt_price: 0,
+        })
     }
 
     /// Token A out: `in = ceil(b·y / (a − y))`.
@@ -112,9 +137,15 @@ impl Compounding {
     /// # Errors
     /// [`MathError::MathOverflow`] if `y >= a`.
     pub fn b_to_a_from_amount_out(&self, amount_out: u128) -> Result<SwapAmountFromOutput> {
-        let divisor = self.token_a_amount.checked_sub(amount_out).ok_or(MathError::MathOverflow)?;
+        let divisor = self
+            .token_a_amount
+            .checked_sub(amount_out)
+            .ok_or(MathError::MathOverflow)?;
         let input_amount = mul_div_u128(self.token_b_amount, amount_out, divisor, Rounding::Up)?;
-        Ok(SwapAmountFromOutput { input_amount, next_sqrt_price: 0 })
+        Ok(SwapAmountFromOutput {
+            input_amount,
+            next_sqrt_price: 0,
+        })
     }
 
     /// Token amounts for `liquidity_delta`, pro rata: `(round(ΔL·a / L), round(ΔL·b / L))`.
@@ -152,7 +183,11 @@ mod tests {
 
     #[test]
     fn constant_product_legs() {
-        let pool = Compounding { token_a_amount: 1000, token_b_amount: 4000, liquidity: u256(2000) << 64 };
+        let pool = Compounding {
+            token_a_amount: 1000,
+            token_b_amount: 4000,
+            liquidity: u256(2000) << 64,
+        };
         // 1000 A in: out = 4000·1000/2000 = 2000.
         assert_eq!(pool.a_to_b_from_amount_in(1000).unwrap().output_amount, 2000);
         // 3 B in: out = floor(1000·3/4003) = 0.
@@ -172,15 +207,34 @@ mod tests {
         assert_eq!((a, b), (500, 2000));
         assert_eq!(p, 2 * ONE_Q64);
         assert_eq!(pos, l - DEAD_LIQUIDITY);
-        assert_eq!(initial_pool(ONE_Q64, DEAD_LIQUIDITY), Err(MathError::InvalidMinimumLiquidity));
+        assert_eq!(
+            initial_pool(ONE_Q64, DEAD_LIQUIDITY),
+            Err(MathError::InvalidMinimumLiquidity)
+        );
     }
 
     #[test]
     fn liquidity_amounts_round_in_the_pool_favour() {
-        let pool = Compounding { token_a_amount: 10, token_b_amount: 7, liquidity: U256::from(3u8) };
-        assert_eq!(pool.amounts_for_liquidity(U256::from(1u8), Rounding::Up), Ok((4, 3)));
-        assert_eq!(pool.amounts_for_liquidity(U256::from(1u8), Rounding::Down), Ok((3, 2)));
-        let empty = Compounding { liquidity: U256::ZERO, ..pool };
-        assert_eq!(empty.amounts_for_liquidity(U256::from(1u8), Rounding::Up), Err(MathError::MathOverflow));
+        let pool = Compounding {
+            token_a_amount: 10,
+            token_b_amount: 7,
+            liquidity: U256::from(3u8),
+        };
+        assert_eq!(
+            pool.amounts_for_liquidity(U256::from(1u8), Rounding::Up),
+            Ok((4, 3))
+        );
+        assert_eq!(
+            pool.amounts_for_liquidity(U256::from(1u8), Rounding::Down),
+            Ok((3, 2))
+        );
+        let empty = Compounding {
+            liquidity: U256::ZERO,
+            ..pool
+        };
+        assert_eq!(
+            empty.amounts_for_liquidity(U256::from(1u8), Rounding::Up),
+            Err(MathError::MathOverflow)
+        );
     }
 }

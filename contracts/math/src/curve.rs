@@ -66,7 +66,11 @@ pub fn delta_b_unchecked(lower: u128, upper: u128, liquidity: U256, rounding: Ro
     let product = liquidity.checked_mul(u256(diff)).ok_or(MathError::MathOverflow)?;
     let floor = product >> 128;
     let exact = (floor << 128) == product;
-    Ok(if rounding == Rounding::Up && !exact { floor + U256::from(1u8) } else { floor })
+    Ok(if rounding == Rounding::Up && !exact {
+        floor + U256::from(1u8)
+    } else {
+        floor
+    })
 }
 
 /// `Δb` as an amount (`get_delta_amount_b_unsigned`): [`delta_b_unchecked`] guarded at `u128::MAX`.
@@ -92,7 +96,12 @@ fn check_price_and_liquidity(sqrt_price: u128, liquidity: U256) -> Result<()> {
 ///
 /// # Errors
 /// [`MathError::InvalidInput`] if `sqrt_price == 0` or `liquidity == 0` (DAMM v2 asserts); those of the legs.
-pub fn next_sqrt_price_from_input(sqrt_price: u128, liquidity: U256, amount_in: u128, a_to_b: bool) -> Result<u128> {
+pub fn next_sqrt_price_from_input(
+    sqrt_price: u128,
+    liquidity: U256,
+    amount_in: u128,
+    a_to_b: bool,
+) -> Result<u128> {
     check_price_and_liquidity(sqrt_price, liquidity)?;
     if amount_in == 0 {
         return Ok(sqrt_price);
@@ -139,7 +148,8 @@ pub fn next_sqrt_price_from_amount_in_a(sqrt_price: u128, liquidity: U256, amoun
     // cannot overflow: both factors are below 2^128.
     let product = u256(amount) * u256(sqrt_price);
     let denominator = liquidity.checked_add(product).ok_or(MathError::MathOverflow)?;
-    let next = mul_div_u256(liquidity, u256(sqrt_price), denominator, Rounding::Up).ok_or(MathError::MathOverflow)?;
+    let next = mul_div_u256(liquidity, u256(sqrt_price), denominator, Rounding::Up)
+        .ok_or(MathError::MathOverflow)?;
     to_u128(next)
 }
 
@@ -151,7 +161,8 @@ pub fn next_sqrt_price_from_amount_in_a(sqrt_price: u128, liquidity: U256, amoun
 pub fn next_sqrt_price_from_amount_out_a(sqrt_price: u128, liquidity: U256, amount: u128) -> Result<u128> {
     let product = u256(amount) * u256(sqrt_price);
     let denominator = liquidity.checked_sub(product).ok_or(MathError::MathOverflow)?;
-    let next = mul_div_u256(liquidity, u256(sqrt_price), denominator, Rounding::Up).ok_or(MathError::MathOverflow)?;
+    let next = mul_div_u256(liquidity, u256(sqrt_price), denominator, Rounding::Up)
+        .ok_or(MathError::MathOverflow)?;
     to_u128(next)
 }
 
@@ -167,7 +178,9 @@ pub fn next_sqrt_price_from_amount_in_b(sqrt_price: u128, liquidity: U256, amoun
     }
     let quotient = (u256(amount) << 128usize) / liquidity;
     // cannot overflow: quotient < 2^256 - 2^128 unless L == 1, and then the sum is checked.
-    let next = u256(sqrt_price).checked_add(quotient).ok_or(MathError::MathOverflow)?;
+    let next = u256(sqrt_price)
+        .checked_add(quotient)
+        .ok_or(MathError::MathOverflow)?;
     to_u128(next)
 }
 
@@ -182,7 +195,9 @@ pub fn next_sqrt_price_from_amount_out_b(sqrt_price: u128, liquidity: U256, amou
     let numerator = u256(amount) << 128usize;
     let (q, r) = numerator.div_rem(liquidity);
     let quotient = if r.is_zero() { q } else { q + U256::from(1u8) };
-    let next = u256(sqrt_price).checked_sub(quotient).ok_or(MathError::MathOverflow)?;
+    let next = u256(sqrt_price)
+        .checked_sub(quotient)
+        .ok_or(MathError::MathOverflow)?;
     to_u128(next)
 }
 
@@ -210,7 +225,11 @@ impl Concentrated {
             return Err(MathError::PriceRangeViolation);
         }
         let output_amount = delta_b(next, self.sqrt_price, self.liquidity, Rounding::Down)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: next, amount_left: 0 })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: next,
+            amount_left: 0,
+        })
     }
 
     /// Token B in, exact: `√P'` from input, then `out = Δa(√P, √P', L, Down)` (`calculate_b_to_a_from_amount_in`).
@@ -223,7 +242,11 @@ impl Concentrated {
             return Err(MathError::PriceRangeViolation);
         }
         let output_amount = delta_a(self.sqrt_price, next, self.liquidity, Rounding::Down)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: next, amount_left: 0 })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: next,
+            amount_left: 0,
+        })
     }
 
     /// Token A in, partial fill: consumes at most `Δa(√Pmin, √P, L, Up)` and stops at `√Pmin`
@@ -233,18 +256,26 @@ impl Concentrated {
     /// Those of the formulas.
     pub fn a_to_b_from_partial_amount_in(&self, amount_in: u128) -> Result<SwapAmountFromInput> {
         // Beyond 256 bits the capacity is certainly above any u128 input (DAMM v2's domain never gets there).
-        let max_in = match delta_a_unchecked(self.sqrt_min_price, self.sqrt_price, self.liquidity, Rounding::Up) {
-            Err(MathError::MathOverflow) if self.sqrt_min_price <= self.sqrt_price => U256::MAX,
-            other => other?,
-        };
+        let max_in =
+            match delta_a_unchecked(self.sqrt_min_price, self.sqrt_price, self.liquidity, Rounding::Up) {
+                Err(MathError::MathOverflow) if self.sqrt_min_price <= self.sqrt_price => U256::MAX,
+                other => other?,
+            };
         let (consumed, next) = if u256(amount_in) >= max_in {
             (to_u128(max_in)?, self.sqrt_min_price)
         } else {
-            (amount_in, next_sqrt_price_from_input(self.sqrt_price, self.liquidity, amount_in, true)?)
+            (
+                amount_in,
+                next_sqrt_price_from_input(self.sqrt_price, self.liquidity, amount_in, true)?,
+            )
         };
         let output_amount = delta_b(next, self.sqrt_price, self.liquidity, Rounding::Down)?;
         let amount_left = amount_in.checked_sub(consumed).ok_or(MathError::MathOverflow)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: next, amount_left })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: next,
+            amount_left,
+        })
     }
 
     /// Token B in, partial fill: consumes at most `Δb(√P, √Pmax, L, Up)` and stops at `√Pmax`
@@ -253,18 +284,26 @@ impl Concentrated {
     /// # Errors
     /// Those of the formulas.
     pub fn b_to_a_from_partial_amount_in(&self, amount_in: u128) -> Result<SwapAmountFromInput> {
-        let max_in = match delta_b_unchecked(self.sqrt_price, self.sqrt_max_price, self.liquidity, Rounding::Up) {
-            Err(MathError::MathOverflow) if self.sqrt_price <= self.sqrt_max_price => U256::MAX,
-            other => other?,
-        };
+        let max_in =
+            match delta_b_unchecked(self.sqrt_price, self.sqrt_max_price, self.liquidity, Rounding::Up) {
+                Err(MathError::MathOverflow) if self.sqrt_price <= self.sqrt_max_price => U256::MAX,
+                other => other?,
+            };
         let (consumed, next) = if u256(amount_in) >= max_in {
             (to_u128(max_in)?, self.sqrt_max_price)
         } else {
-            (amount_in, next_sqrt_price_from_input(self.sqrt_price, self.liquidity, amount_in, false)?)
+            (
+                amount_in,
+                next_sqrt_price_from_input(self.sqrt_price, self.liquidity, amount_in, false)?,
+            )
         };
         let output_amount = delta_a(self.sqrt_price, next, self.liquidity, Rounding::Down)?;
         let amount_left = amount_in.checked_sub(consumed).ok_or(MathError::MathOverflow)?;
-        Ok(SwapAmountFromInput { output_amount, next_sqrt_price: next, amount_left })
+        Ok(SwapAmountFromInput {
+            output_amount,
+            next_sqrt_price: next,
+            amount_left,
+        })
     }
 
     /// Token B out, exact: `√P'` from output, then `in = Δa(√P', √P, L, Up)` (`calculate_a_to_b_from_amount_out`).
@@ -277,7 +316,10 @@ impl Concentrated {
             return Err(MathError::PriceRangeViolation);
         }
         let input_amount = delta_a(next, self.sqrt_price, self.liquidity, Rounding::Up)?;
-        Ok(SwapAmountFromOutput { input_amount, next_sqrt_price: next })
+        Ok(SwapAmountFromOutput {
+            input_amount,
+            next_sqrt_price: next,
+        })
     }
 
     /// Token A out, exact: `√P'` from output, then `in = Δb(√P, √P', L, Up)` (`calculate_b_to_a_from_amount_out`).
@@ -290,7 +332,10 @@ impl Concentrated {
             return Err(MathError::PriceRangeViolation);
         }
         let input_amount = delta_b(self.sqrt_price, next, self.liquidity, Rounding::Up)?;
-        Ok(SwapAmountFromOutput { input_amount, next_sqrt_price: next })
+        Ok(SwapAmountFromOutput {
+            input_amount,
+            next_sqrt_price: next,
+        })
     }
 
     /// Token amounts backing `liquidity_delta` at the current price (`get_amounts_for_modify_liquidity`):
@@ -332,7 +377,10 @@ mod tests {
         // From 1.0 to 1.5 with L = 3: 1.5 exactly → floor 1, ceil 2.
         assert_eq!(delta_b(Q64, Q64 + Q64 / 2, l(3), Rounding::Down), Ok(1));
         assert_eq!(delta_b(Q64, Q64 + Q64 / 2, l(3), Rounding::Up), Ok(2));
-        assert_eq!(delta_b(2 * Q64, Q64, l(1), Rounding::Down), Err(MathError::MathOverflow));
+        assert_eq!(
+            delta_b(2 * Q64, Q64, l(1), Rounding::Down),
+            Err(MathError::MathOverflow)
+        );
     }
 
     #[test]
@@ -342,21 +390,36 @@ mod tests {
         // L = 1001: 500.5 → 500 / 501.
         assert_eq!(delta_a(Q64, 2 * Q64, l(1001), Rounding::Down), Ok(500));
         assert_eq!(delta_a(Q64, 2 * Q64, l(1001), Rounding::Up), Ok(501));
-        assert_eq!(delta_a(2 * Q64, Q64, l(1), Rounding::Down), Err(MathError::MathOverflow));
-        assert_eq!(delta_a(0, Q64, l(1), Rounding::Down), Err(MathError::InvalidInput));
+        assert_eq!(
+            delta_a(2 * Q64, Q64, l(1), Rounding::Down),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            delta_a(0, Q64, l(1), Rounding::Down),
+            Err(MathError::InvalidInput)
+        );
     }
 
     #[test]
     fn delta_guards_amounts_at_u128_max() {
         let huge = U256::MAX >> 1;
-        assert_eq!(delta_b(MIN_SQRT_PRICE, MAX_SQRT_PRICE, huge, Rounding::Down), Err(MathError::MathOverflow));
-        assert_eq!(delta_a(MIN_SQRT_PRICE, MAX_SQRT_PRICE, huge, Rounding::Down), Err(MathError::MathOverflow));
+        assert_eq!(
+            delta_b(MIN_SQRT_PRICE, MAX_SQRT_PRICE, huge, Rounding::Down),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            delta_a(MIN_SQRT_PRICE, MAX_SQRT_PRICE, huge, Rounding::Down),
+            Err(MathError::MathOverflow)
+        );
     }
 
     #[test]
     fn next_price_from_b_input_adds_amount_over_liquidity() {
         // L = 100, 50 B in: √P rises by 0.5.
-        assert_eq!(next_sqrt_price_from_input(Q64, l(100), 50, false), Ok(Q64 + Q64 / 2));
+        assert_eq!(
+            next_sqrt_price_from_input(Q64, l(100), 50, false),
+            Ok(Q64 + Q64 / 2)
+        );
         // 1 B in with L = 3: rises by floor(2^64/3).
         assert_eq!(next_sqrt_price_from_input(Q64, l(3), 1, false), Ok(Q64 + Q64 / 3));
     }
@@ -377,44 +440,81 @@ mod tests {
         // L = 100, 50 A out: √P' = 100 / (100 − 50) = 2.
         assert_eq!(next_sqrt_price_from_output(Q64, l(100), 50, false), Ok(2 * Q64));
         // More A out than the curve holds.
-        assert_eq!(next_sqrt_price_from_output(Q64, l(100), 100, false), Err(MathError::MathOverflow));
-        assert_eq!(next_sqrt_price_from_output(Q64, l(100), 101, true), Err(MathError::MathOverflow));
+        assert_eq!(
+            next_sqrt_price_from_output(Q64, l(100), 100, false),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            next_sqrt_price_from_output(Q64, l(100), 101, true),
+            Err(MathError::MathOverflow)
+        );
     }
 
     #[test]
     fn zero_price_or_liquidity_is_invalid_input() {
-        assert_eq!(next_sqrt_price_from_input(0, l(1), 0, true), Err(MathError::InvalidInput));
-        assert_eq!(next_sqrt_price_from_output(Q64, U256::ZERO, 0, true), Err(MathError::InvalidInput));
+        assert_eq!(
+            next_sqrt_price_from_input(0, l(1), 0, true),
+            Err(MathError::InvalidInput)
+        );
+        assert_eq!(
+            next_sqrt_price_from_output(Q64, U256::ZERO, 0, true),
+            Err(MathError::InvalidInput)
+        );
     }
 
     #[test]
     fn swap_legs_respect_the_range() {
-        let pool = Concentrated { sqrt_price: Q64, liquidity: l(100), sqrt_min_price: Q64 / 2, sqrt_max_price: 2 * Q64 };
+        let pool = Concentrated {
+            sqrt_price: Q64,
+            liquidity: l(100),
+            sqrt_min_price: Q64 / 2,
+            sqrt_max_price: 2 * Q64,
+        };
         // 100 A moves √P to exactly 0.5 (allowed), 101 beyond.
         let r = pool.a_to_b_from_amount_in(100).unwrap();
         assert_eq!(r.next_sqrt_price, Q64 / 2);
         assert_eq!(r.output_amount, 50);
-        assert_eq!(pool.a_to_b_from_amount_in(101), Err(MathError::PriceRangeViolation));
+        assert_eq!(
+            pool.a_to_b_from_amount_in(101),
+            Err(MathError::PriceRangeViolation)
+        );
         // 100 B moves √P to exactly 2.0; out = Δa(1, 2) = 50.
         let r = pool.b_to_a_from_amount_in(100).unwrap();
         assert_eq!((r.output_amount, r.next_sqrt_price), (50, 2 * Q64));
-        assert_eq!(pool.b_to_a_from_amount_in(101), Err(MathError::PriceRangeViolation));
+        assert_eq!(
+            pool.b_to_a_from_amount_in(101),
+            Err(MathError::PriceRangeViolation)
+        );
         // Partial fills stop at the edge and report the rest.
         let r = pool.a_to_b_from_partial_amount_in(150).unwrap();
-        assert_eq!((r.output_amount, r.next_sqrt_price, r.amount_left), (50, Q64 / 2, 50));
+        assert_eq!(
+            (r.output_amount, r.next_sqrt_price, r.amount_left),
+            (50, Q64 / 2, 50)
+        );
         let r = pool.b_to_a_from_partial_amount_in(130).unwrap();
-        assert_eq!((r.output_amount, r.next_sqrt_price, r.amount_left), (50, 2 * Q64, 30));
+        assert_eq!(
+            (r.output_amount, r.next_sqrt_price, r.amount_left),
+            (50, 2 * Q64, 30)
+        );
         // Exact out.
         let r = pool.a_to_b_from_amount_out(50).unwrap();
         assert_eq!((r.input_amount, r.next_sqrt_price), (100, Q64 / 2));
         let r = pool.b_to_a_from_amount_out(50).unwrap();
         assert_eq!((r.input_amount, r.next_sqrt_price), (100, 2 * Q64));
-        assert_eq!(pool.a_to_b_from_amount_out(51), Err(MathError::PriceRangeViolation));
+        assert_eq!(
+            pool.a_to_b_from_amount_out(51),
+            Err(MathError::PriceRangeViolation)
+        );
     }
 
     #[test]
     fn reserves_of_a_symmetric_range() {
-        let pool = Concentrated { sqrt_price: Q64, liquidity: l(100), sqrt_min_price: Q64 / 2, sqrt_max_price: 2 * Q64 };
+        let pool = Concentrated {
+            sqrt_price: Q64,
+            liquidity: l(100),
+            sqrt_min_price: Q64 / 2,
+            sqrt_max_price: 2 * Q64,
+        };
         assert_eq!(pool.reserves(), Ok((50, 50)));
     }
 }

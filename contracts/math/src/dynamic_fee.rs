@@ -45,7 +45,11 @@ pub struct DynamicFee {
 /// # Errors
 /// [`MathError::MathOverflow`] if the lower price is 0, the ratio exceeds `u128`, or `bin_step_u128 == 0`.
 pub fn delta_bin_id(bin_step_u128: u128, sqrt_price_a: u128, sqrt_price_b: u128) -> Result<u128> {
-    let (hi, lo) = if sqrt_price_a > sqrt_price_b { (sqrt_price_a, sqrt_price_b) } else { (sqrt_price_b, sqrt_price_a) };
+    let (hi, lo) = if sqrt_price_a > sqrt_price_b {
+        (sqrt_price_a, sqrt_price_b)
+    } else {
+        (sqrt_price_b, sqrt_price_a)
+    };
     let ratio = shl_div(hi, lo, 64, Rounding::Down).ok_or(MathError::MathOverflow)?;
     let delta = ratio.checked_sub(ONE_Q64).ok_or(MathError::MathOverflow)?;
     let delta = delta.checked_div(bin_step_u128).ok_or(MathError::MathOverflow)?;
@@ -83,9 +87,14 @@ impl DynamicFee {
         if !self.initialized {
             return Ok(0);
         }
-        let vb = self.volatility_accumulator.checked_mul(self.bin_step as u128).ok_or(MathError::MathOverflow)?;
+        let vb = self
+            .volatility_accumulator
+            .checked_mul(self.bin_step as u128)
+            .ok_or(MathError::MathOverflow)?;
         let square = vb.checked_mul(vb).ok_or(MathError::TypeCastFailed)?;
-        let v_fee = square.checked_mul(self.variable_fee_control as u128).ok_or(MathError::MathOverflow)?;
+        let v_fee = square
+            .checked_mul(self.variable_fee_control as u128)
+            .ok_or(MathError::MathOverflow)?;
         let v_fee = v_fee.checked_add(99_999_999_999).ok_or(MathError::MathOverflow)?;
         Ok(v_fee / 100_000_000_000)
     }
@@ -182,7 +191,10 @@ mod tests {
         let up = p + p / 1000;
         assert_eq!(delta_bin_id(BIN_STEP_BPS_U128_DEFAULT, up, p), Ok(20));
         assert_eq!(delta_bin_id(BIN_STEP_BPS_U128_DEFAULT, p, up), Ok(20));
-        assert_eq!(delta_bin_id(BIN_STEP_BPS_U128_DEFAULT, p, 0), Err(MathError::MathOverflow));
+        assert_eq!(
+            delta_bin_id(BIN_STEP_BPS_U128_DEFAULT, p, 0),
+            Err(MathError::MathOverflow)
+        );
         assert_eq!(delta_bin_id(0, up, p), Err(MathError::MathOverflow));
     }
 
@@ -190,7 +202,7 @@ mod tests {
     fn variable_fee_is_ceil_of_scaled_square() {
         let mut f = fee();
         f.volatility_accumulator = 10_000; // one bin
-        // (10_000·1)² · 40_000 / 1e11 = 40 exactly.
+                                           // (10_000·1)² · 40_000 / 1e11 = 40 exactly.
         assert_eq!(f.variable_fee(), Ok(40));
         f.volatility_accumulator = 10_001;
         // 100_020_001 · 40_000 = 4_000_800_040_000 → /1e11 = 40.0080004 → 41.
@@ -245,14 +257,36 @@ mod tests {
         assert_eq!(f.validate(), Ok(()));
         for bad in [
             DynamicFee { bin_step: 2, ..f },
-            DynamicFee { bin_step_u128: BIN_STEP_BPS_U128_DEFAULT + 1, ..f },
-            DynamicFee { filter_period: 120, ..f },
-            DynamicFee { reduction_factor: 10_001, ..f },
-            DynamicFee { variable_fee_control: U24_MAX + 1, ..f },
-            DynamicFee { max_volatility_accumulator: U24_MAX + 1, ..f },
+            DynamicFee {
+                bin_step_u128: BIN_STEP_BPS_U128_DEFAULT + 1,
+                ..f
+            },
+            DynamicFee {
+                filter_period: 120,
+                ..f
+            },
+            DynamicFee {
+                reduction_factor: 10_001,
+                ..f
+            },
+            DynamicFee {
+                variable_fee_control: U24_MAX + 1,
+                ..f
+            },
+            DynamicFee {
+                max_volatility_accumulator: U24_MAX + 1,
+                ..f
+            },
         ] {
             assert_eq!(bad.validate(), Err(MathError::InvalidInput));
         }
-        assert_eq!(DynamicFee { filter_period: 0, ..f }.validate(), Ok(()));
+        assert_eq!(
+            DynamicFee {
+                filter_period: 0,
+                ..f
+            }
+            .validate(),
+            Ok(())
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! Fee numerators are over [`FEE_DENOMINATOR`] (1e9 = 100 %).
 
 use crate::{
-    constants::{max_fee_numerator, FEE_DENOMINATOR, MAX_BASIS_POINT, PROTOCOL_FEE_PERCENT, REFERRAL_FEE_PERCENT},
+    constants::{
+        max_fee_numerator, FEE_DENOMINATOR, MAX_BASIS_POINT, PROTOCOL_FEE_PERCENT, REFERRAL_FEE_PERCENT,
+    },
     dynamic_fee::DynamicFee,
     wide::{mul_div_u128, Rounding},
     MathError, Result,
@@ -55,8 +57,15 @@ impl SplitFees {
 /// # Errors
 /// [`MathError::MathOverflow`] if `n > 1e9` makes the fee exceed the amount.
 pub fn excluded_fee_amount(fee_numerator: u64, included_fee_amount: u128) -> Result<(u128, u128)> {
-    let fee = mul_div_u128(included_fee_amount, fee_numerator as u128, FEE_DENOMINATOR as u128, Rounding::Up)?;
-    let excluded = included_fee_amount.checked_sub(fee).ok_or(MathError::MathOverflow)?;
+    let fee = mul_div_u128(
+        included_fee_amount,
+        fee_numerator as u128,
+        FEE_DENOMINATOR as u128,
+        Rounding::Up,
+    )?;
+    let excluded = included_fee_amount
+        .checked_sub(fee)
+        .ok_or(MathError::MathOverflow)?;
     Ok((excluded, fee))
 }
 
@@ -66,9 +75,18 @@ pub fn excluded_fee_amount(fee_numerator: u64, included_fee_amount: u128) -> Res
 /// # Errors
 /// [`MathError::MathOverflow`] if `n >= 1e9`; [`MathError::TypeCastFailed`] if `included` exceeds `u128`.
 pub fn included_fee_amount(fee_numerator: u64, excluded_fee_amount: u128) -> Result<(u128, u128)> {
-    let denominator = FEE_DENOMINATOR.checked_sub(fee_numerator).ok_or(MathError::MathOverflow)?;
-    let included = mul_div_u128(excluded_fee_amount, FEE_DENOMINATOR as u128, denominator as u128, Rounding::Up)?;
-    let fee = included.checked_sub(excluded_fee_amount).ok_or(MathError::MathOverflow)?;
+    let denominator = FEE_DENOMINATOR
+        .checked_sub(fee_numerator)
+        .ok_or(MathError::MathOverflow)?;
+    let included = mul_div_u128(
+        excluded_fee_amount,
+        FEE_DENOMINATOR as u128,
+        denominator as u128,
+        Rounding::Up,
+    )?;
+    let fee = included
+        .checked_sub(excluded_fee_amount)
+        .ok_or(MathError::MathOverflow)?;
     Ok((included, fee))
 }
 
@@ -89,15 +107,33 @@ pub fn split_fees(
     let protocol = mul_div_u128(fee, protocol_fee_percent as u128, 100, Rounding::Down)?;
     let lp = fee.checked_sub(protocol).ok_or(MathError::MathOverflow)?;
     let (compounding_fee, claiming_fee) = if compounding_fee_bps > 0 {
-        let compounding = mul_div_u128(lp, compounding_fee_bps as u128, MAX_BASIS_POINT as u128, Rounding::Down)?;
-        (compounding, lp.checked_sub(compounding).ok_or(MathError::MathOverflow)?)
+        let compounding = mul_div_u128(
+            lp,
+            compounding_fee_bps as u128,
+            MAX_BASIS_POINT as u128,
+            Rounding::Down,
+        )?;
+        (
+            compounding,
+            lp.checked_sub(compounding).ok_or(MathError::MathOverflow)?,
+        )
     } else {
         (0, lp)
     };
-    let referral_fee =
-        if has_referral { mul_div_u128(protocol, referral_fee_percent as u128, 100, Rounding::Down)? } else { 0 };
-    let protocol_fee = protocol.checked_sub(referral_fee).ok_or(MathError::MathOverflow)?;
-    Ok(SplitFees { claiming_fee, compounding_fee, protocol_fee, referral_fee })
+    let referral_fee = if has_referral {
+        mul_div_u128(protocol, referral_fee_percent as u128, 100, Rounding::Down)?
+    } else {
+        0
+    };
+    let protocol_fee = protocol
+        .checked_sub(referral_fee)
+        .ok_or(MathError::MathOverflow)?;
+    Ok(SplitFees {
+        claiming_fee,
+        compounding_fee,
+        protocol_fee,
+        referral_fee,
+    })
 }
 
 /// A pool's fee configuration (`PoolFeesStruct`): a static base fee plus the dynamic fee.
@@ -142,7 +178,9 @@ impl PoolFees {
     pub fn total_fee_numerator(&self) -> Result<u64> {
         let max = max_fee_numerator(self.fee_version)?;
         let variable = self.dynamic_fee.variable_fee()?;
-        let total = variable.checked_add(self.base_fee_numerator as u128).ok_or(MathError::MathOverflow)?;
+        let total = variable
+            .checked_add(self.base_fee_numerator as u128)
+            .ok_or(MathError::MathOverflow)?;
         let total: u64 = total.try_into().map_err(|_| MathError::TypeCastFailed)?;
         Ok(total.min(max))
     }
@@ -151,7 +189,12 @@ impl PoolFees {
     ///
     /// # Errors
     /// Those of [`excluded_fee_amount`] and [`split_fees`].
-    pub fn fee_on_amount(&self, amount: u128, fee_numerator: u64, has_referral: bool) -> Result<(u128, SplitFees)> {
+    pub fn fee_on_amount(
+        &self,
+        amount: u128,
+        fee_numerator: u64,
+        has_referral: bool,
+    ) -> Result<(u128, SplitFees)> {
         let (excluded, fee) = excluded_fee_amount(fee_numerator, amount)?;
         Ok((excluded, self.split(fee, has_referral)?))
     }
@@ -161,7 +204,13 @@ impl PoolFees {
     /// # Errors
     /// Those of [`split_fees`].
     pub fn split(&self, fee: u128, has_referral: bool) -> Result<SplitFees> {
-        split_fees(fee, has_referral, self.protocol_fee_percent, self.referral_fee_percent, self.compounding_fee_bps)
+        split_fees(
+            fee,
+            has_referral,
+            self.protocol_fee_percent,
+            self.referral_fee_percent,
+            self.compounding_fee_bps,
+        )
     }
 }
 
@@ -175,7 +224,10 @@ mod tests {
         assert_eq!(excluded_fee_amount(3_000_000, 1000), Ok((997, 3)));
         assert_eq!(excluded_fee_amount(3_000_000, 1001), Ok((997, 4)));
         assert_eq!(excluded_fee_amount(0, 1001), Ok((1001, 0)));
-        assert_eq!(excluded_fee_amount(2_000_000_000, 10), Err(MathError::MathOverflow));
+        assert_eq!(
+            excluded_fee_amount(2_000_000_000, 10),
+            Err(MathError::MathOverflow)
+        );
     }
 
     #[test]
@@ -184,27 +236,64 @@ mod tests {
         assert_eq!(included_fee_amount(3_000_000, 997), Ok((1000, 3)));
         // 998 net: 1001.003… → 1002.
         assert_eq!(included_fee_amount(3_000_000, 998), Ok((1002, 4)));
-        assert_eq!(included_fee_amount(1_000_000_000, 1), Err(MathError::MathOverflow));
-        assert_eq!(included_fee_amount(1_000_000_001, 1), Err(MathError::MathOverflow));
-        assert_eq!(included_fee_amount(500_000_000, u128::MAX), Err(MathError::TypeCastFailed));
+        assert_eq!(
+            included_fee_amount(1_000_000_000, 1),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            included_fee_amount(1_000_000_001, 1),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            included_fee_amount(500_000_000, u128::MAX),
+            Err(MathError::TypeCastFailed)
+        );
     }
 
     #[test]
     fn split_adds_up_and_carves_referral_from_protocol() {
         let s = split_fees(1000, true, 20, 20, 0).unwrap();
-        assert_eq!(s, SplitFees { claiming_fee: 800, compounding_fee: 0, protocol_fee: 160, referral_fee: 40 });
+        assert_eq!(
+            s,
+            SplitFees {
+                claiming_fee: 800,
+                compounding_fee: 0,
+                protocol_fee: 160,
+                referral_fee: 40
+            }
+        );
         let s = split_fees(1000, false, 20, 20, 5000).unwrap();
-        assert_eq!(s, SplitFees { claiming_fee: 400, compounding_fee: 400, protocol_fee: 200, referral_fee: 0 });
+        assert_eq!(
+            s,
+            SplitFees {
+                claiming_fee: 400,
+                compounding_fee: 400,
+                protocol_fee: 200,
+                referral_fee: 0
+            }
+        );
         // Floors: 7 → protocol 1, lp 6, compounding floor(6·0.3333) = 1.
         let s = split_fees(7, true, 20, 20, 3333).unwrap();
-        assert_eq!(s, SplitFees { claiming_fee: 5, compounding_fee: 1, protocol_fee: 1, referral_fee: 0 });
+        assert_eq!(
+            s,
+            SplitFees {
+                claiming_fee: 5,
+                compounding_fee: 1,
+                protocol_fee: 1,
+                referral_fee: 0
+            }
+        );
         assert_eq!(s.total(), Ok(7));
         assert_eq!(split_fees(10, false, 150, 20, 0), Err(MathError::MathOverflow));
     }
 
     #[test]
     fn total_fee_is_capped_by_version() {
-        let mut fees = PoolFees { base_fee_numerator: 600_000_000, fee_version: 0, ..PoolFees::default() };
+        let mut fees = PoolFees {
+            base_fee_numerator: 600_000_000,
+            fee_version: 0,
+            ..PoolFees::default()
+        };
         assert_eq!(fees.total_fee_numerator(), Ok(500_000_000));
         fees.fee_version = 1;
         assert_eq!(fees.total_fee_numerator(), Ok(600_000_000));

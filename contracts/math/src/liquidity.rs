@@ -55,7 +55,12 @@ pub struct InitialPool {
 ///
 /// # Errors
 /// [`MathError::InvalidPriceRange`].
-pub fn validate_price_range(mode: CollectFeeMode, sqrt_price: u128, sqrt_min: u128, sqrt_max: u128) -> Result<()> {
+pub fn validate_price_range(
+    mode: CollectFeeMode,
+    sqrt_price: u128,
+    sqrt_min: u128,
+    sqrt_max: u128,
+) -> Result<()> {
     let ok = match mode {
         CollectFeeMode::Compounding => {
             sqrt_min == 0 && sqrt_max == u128::MAX && (MIN_SQRT_PRICE..=MAX_SQRT_PRICE).contains(&sqrt_price)
@@ -124,7 +129,12 @@ pub fn initial_pool(
             }
         }
         _ => {
-            let curve = Concentrated { sqrt_price, liquidity, sqrt_min_price: sqrt_min, sqrt_max_price: sqrt_max };
+            let curve = Concentrated {
+                sqrt_price,
+                liquidity,
+                sqrt_min_price: sqrt_min,
+                sqrt_max_price: sqrt_max,
+            };
             let (a, b) = curve.reserves()?;
             InitialPool {
                 token_a_amount: a,
@@ -150,10 +160,18 @@ impl PoolState {
     ///
     /// # Errors
     /// Those of the formulas.
-    pub fn amounts_for_modify_liquidity(&self, liquidity_delta: U256, action: LiquidityAction) -> Result<(u128, u128)> {
+    pub fn amounts_for_modify_liquidity(
+        &self,
+        liquidity_delta: U256,
+        action: LiquidityAction,
+    ) -> Result<(u128, u128)> {
         match self.collect_fee_mode {
-            CollectFeeMode::Compounding => self.compounding().amounts_for_liquidity(liquidity_delta, action.rounding()),
-            _ => self.concentrated().amounts_for_liquidity(liquidity_delta, action.rounding()),
+            CollectFeeMode::Compounding => self
+                .compounding()
+                .amounts_for_liquidity(liquidity_delta, action.rounding()),
+            _ => self
+                .concentrated()
+                .amounts_for_liquidity(liquidity_delta, action.rounding()),
         }
     }
 
@@ -171,9 +189,18 @@ impl PoolState {
         if a == 0 && b == 0 {
             return Err(MathError::AmountIsZero);
         }
-        let liquidity = self.liquidity.checked_add(liquidity_delta).ok_or(MathError::MathOverflow)?;
-        let ra = self.token_a_amount.checked_add(a).ok_or(MathError::MathOverflow)?;
-        let rb = self.token_b_amount.checked_add(b).ok_or(MathError::MathOverflow)?;
+        let liquidity = self
+            .liquidity
+            .checked_add(liquidity_delta)
+            .ok_or(MathError::MathOverflow)?;
+        let ra = self
+            .token_a_amount
+            .checked_add(a)
+            .ok_or(MathError::MathOverflow)?;
+        let rb = self
+            .token_b_amount
+            .checked_add(b)
+            .ok_or(MathError::MathOverflow)?;
         (self.liquidity, self.token_a_amount, self.token_b_amount) = (liquidity, ra, rb);
         Ok((a, b))
     }
@@ -192,9 +219,16 @@ impl PoolState {
         if a == 0 && b == 0 {
             return Err(MathError::AmountIsZero);
         }
-        let ra = self.token_a_amount.checked_sub(a).ok_or(MathError::MathOverflow)?;
-        let rb = self.token_b_amount.checked_sub(b).ok_or(MathError::MathOverflow)?;
-        (self.liquidity, self.token_a_amount, self.token_b_amount) = (self.liquidity - liquidity_delta, ra, rb);
+        let ra = self
+            .token_a_amount
+            .checked_sub(a)
+            .ok_or(MathError::MathOverflow)?;
+        let rb = self
+            .token_b_amount
+            .checked_sub(b)
+            .ok_or(MathError::MathOverflow)?;
+        (self.liquidity, self.token_a_amount, self.token_b_amount) =
+            (self.liquidity - liquidity_delta, ra, rb);
         Ok((a, b))
     }
 }
@@ -227,24 +261,48 @@ mod tests {
     fn price_range_rules() {
         let m = CollectFeeMode::OnlyB;
         assert_eq!(validate_price_range(m, Q64, Q64 / 2, 2 * Q64), Ok(()));
-        assert_eq!(validate_price_range(m, Q64, Q64, Q64), Err(MathError::InvalidPriceRange));
-        assert_eq!(validate_price_range(m, 3 * Q64, Q64 / 2, 2 * Q64), Err(MathError::InvalidPriceRange));
-        assert_eq!(validate_price_range(m, Q64, MIN_SQRT_PRICE - 1, 2 * Q64), Err(MathError::InvalidPriceRange));
+        assert_eq!(
+            validate_price_range(m, Q64, Q64, Q64),
+            Err(MathError::InvalidPriceRange)
+        );
+        assert_eq!(
+            validate_price_range(m, 3 * Q64, Q64 / 2, 2 * Q64),
+            Err(MathError::InvalidPriceRange)
+        );
+        assert_eq!(
+            validate_price_range(m, Q64, MIN_SQRT_PRICE - 1, 2 * Q64),
+            Err(MathError::InvalidPriceRange)
+        );
         let c = CollectFeeMode::Compounding;
         assert_eq!(validate_price_range(c, Q64, 0, u128::MAX), Ok(()));
-        assert_eq!(validate_price_range(c, Q64, 1, u128::MAX), Err(MathError::InvalidPriceRange));
-        assert_eq!(validate_price_range(c, MAX_SQRT_PRICE + 1, 0, u128::MAX), Err(MathError::InvalidPriceRange));
+        assert_eq!(
+            validate_price_range(c, Q64, 1, u128::MAX),
+            Err(MathError::InvalidPriceRange)
+        );
+        assert_eq!(
+            validate_price_range(c, MAX_SQRT_PRICE + 1, 0, u128::MAX),
+            Err(MathError::InvalidPriceRange)
+        );
     }
 
     #[test]
     fn compounding_fee_bps_rules() {
-        assert_eq!(validate_compounding_fee_bps(CollectFeeMode::Compounding, 1), Ok(()));
-        assert_eq!(validate_compounding_fee_bps(CollectFeeMode::Compounding, 0), Err(MathError::InvalidCompoundingFeeBps));
+        assert_eq!(
+            validate_compounding_fee_bps(CollectFeeMode::Compounding, 1),
+            Ok(())
+        );
+        assert_eq!(
+            validate_compounding_fee_bps(CollectFeeMode::Compounding, 0),
+            Err(MathError::InvalidCompoundingFeeBps)
+        );
         assert_eq!(
             validate_compounding_fee_bps(CollectFeeMode::Compounding, 10_001),
             Err(MathError::InvalidCompoundingFeeBps)
         );
-        assert_eq!(validate_compounding_fee_bps(CollectFeeMode::BothToken, 1), Err(MathError::InvalidCompoundingFeeBps));
+        assert_eq!(
+            validate_compounding_fee_bps(CollectFeeMode::BothToken, 1),
+            Err(MathError::InvalidCompoundingFeeBps)
+        );
     }
 
     #[test]
@@ -258,7 +316,14 @@ mod tests {
             Err(MathError::InvalidMinimumLiquidity)
         );
         // Tiny liquidity at the top of the range: a = 0 but b > 0 is fine.
-        let p = initial_pool(CollectFeeMode::BothToken, 2 * Q64, U256::from(1u8), Q64 / 2, 2 * Q64).unwrap();
+        let p = initial_pool(
+            CollectFeeMode::BothToken,
+            2 * Q64,
+            U256::from(1u8),
+            Q64 / 2,
+            2 * Q64,
+        )
+        .unwrap();
         assert_eq!((p.token_a_amount, p.token_b_amount), (0, 1));
     }
 
@@ -271,11 +336,20 @@ mod tests {
         assert!(a_out <= a_in && b_out <= b_in);
         assert_eq!(pool.liquidity, before.liquidity);
         assert_eq!(pool.add_liquidity(U256::ZERO), Err(MathError::InvalidParameters));
-        assert_eq!(pool.remove_liquidity(U256::ZERO), Err(MathError::InsufficientLiquidity));
-        assert_eq!(pool.remove_liquidity(pool.liquidity + U256::from(1u8)), Err(MathError::InsufficientLiquidity));
+        assert_eq!(
+            pool.remove_liquidity(U256::ZERO),
+            Err(MathError::InsufficientLiquidity)
+        );
+        assert_eq!(
+            pool.remove_liquidity(pool.liquidity + U256::from(1u8)),
+            Err(MathError::InsufficientLiquidity)
+        );
         // A sliver too small to be worth a single atom on either side.
         let snapshot = pool;
-        assert_eq!(pool.remove_liquidity(U256::from(1u8)), Err(MathError::AmountIsZero));
+        assert_eq!(
+            pool.remove_liquidity(U256::from(1u8)),
+            Err(MathError::AmountIsZero)
+        );
         assert_eq!(pool, snapshot);
     }
 }

@@ -35,10 +35,25 @@ impl PositionFees {
     ///
     /// # Errors
     /// Those of [`accrued`]; [`MathError::MathOverflow`] if a pending amount overflows.
-    pub fn update(&mut self, position_liquidity: U256, fee_a_per_liquidity: U256, fee_b_per_liquidity: U256) -> Result<()> {
+    pub fn update(
+        &mut self,
+        position_liquidity: U256,
+        fee_a_per_liquidity: U256,
+        fee_b_per_liquidity: U256,
+    ) -> Result<()> {
         if !position_liquidity.is_zero() {
-            let a = accrued(position_liquidity, fee_a_per_liquidity, self.fee_a_per_liquidity_checkpoint, 128)?;
-            let b = accrued(position_liquidity, fee_b_per_liquidity, self.fee_b_per_liquidity_checkpoint, 128)?;
+            let a = accrued(
+                position_liquidity,
+                fee_a_per_liquidity,
+                self.fee_a_per_liquidity_checkpoint,
+                128,
+            )?;
+            let b = accrued(
+                position_liquidity,
+                fee_b_per_liquidity,
+                self.fee_b_per_liquidity_checkpoint,
+                128,
+            )?;
             self.fee_a_pending = self.fee_a_pending.checked_add(a).ok_or(MathError::MathOverflow)?;
             self.fee_b_pending = self.fee_b_pending.checked_add(b).ok_or(MathError::MathOverflow)?;
         }
@@ -65,6 +80,9 @@ mod tests {
         p.update(U256::from(7u8), acc, acc >> 1).unwrap();
         assert_eq!(p.fee_a_pending, 21);
         // A checkpoint above the accumulator is corrupt state.
-        assert_eq!(p.update(U256::from(1u8), U256::ZERO, U256::ZERO), Err(MathError::MathOverflow));
+        assert_eq!(
+            p.update(U256::from(1u8), U256::ZERO, U256::ZERO),
+            Err(MathError::MathOverflow)
+        );
     }
 }

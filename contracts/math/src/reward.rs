@@ -8,7 +8,9 @@
 //! [`U256`] here (DAMM v2: `u128`). Results inside DAMM v2's domain are unchanged.
 
 use crate::{
-    constants::{LIQUIDITY_SCALE, MAX_REWARD_DURATION, MIN_REWARD_DURATION, REWARD_RATE_SCALE, TOTAL_REWARD_SCALE},
+    constants::{
+        LIQUIDITY_SCALE, MAX_REWARD_DURATION, MIN_REWARD_DURATION, REWARD_RATE_SCALE, TOTAL_REWARD_SCALE,
+    },
     position::accrued,
     wide::{mul_div_u256, mul_shr_256, to_u128, U256},
     MathError, Result,
@@ -61,7 +63,11 @@ impl RewardInfo {
     /// [`MathError::InvalidRewardDuration`].
     pub fn new(reward_duration: u64) -> Result<Self> {
         validate_reward_duration(reward_duration)?;
-        Ok(Self { initialized: true, reward_duration, ..Self::default() })
+        Ok(Self {
+            initialized: true,
+            reward_duration,
+            ..Self::default()
+        })
     }
 
     /// Reward-per-liquidity earned since the last update (`calculate_reward_per_token_stored_since_last_update`):
@@ -70,9 +76,17 @@ impl RewardInfo {
     /// # Errors
     /// [`MathError::MathOverflow`] on overflow or `L == 0`.
     pub fn reward_per_token_since(&self, liquidity_supply: U256, seconds: u64) -> Result<U256> {
-        let streamed = self.reward_rate.checked_mul(U256::from(seconds)).ok_or(MathError::MathOverflow)?;
-        mul_div_u256(streamed, U256::from(1u8) << LIQUIDITY_SCALE, liquidity_supply, crate::Rounding::Down)
-            .ok_or(MathError::MathOverflow)
+        let streamed = self
+            .reward_rate
+            .checked_mul(U256::from(seconds))
+            .ok_or(MathError::MathOverflow)?;
+        mul_div_u256(
+            streamed,
+            U256::from(1u8) << LIQUIDITY_SCALE,
+            liquidity_supply,
+            crate::Rounding::Down,
+        )
+        .ok_or(MathError::MathOverflow)
     }
 
     /// Brings the slot up to `now` (`update_rewards`): with `t = min(now, end) − last_update_time`, adds
@@ -87,13 +101,20 @@ impl RewardInfo {
             return Ok(());
         }
         let until = now.min(self.reward_duration_end);
-        let t = until.checked_sub(self.last_update_time).ok_or(MathError::MathOverflow)?;
+        let t = until
+            .checked_sub(self.last_update_time)
+            .ok_or(MathError::MathOverflow)?;
         if liquidity_supply.is_zero() {
-            self.cumulative_seconds_with_empty_liquidity_reward =
-                self.cumulative_seconds_with_empty_liquidity_reward.checked_add(t).ok_or(MathError::MathOverflow)?;
+            self.cumulative_seconds_with_empty_liquidity_reward = self
+                .cumulative_seconds_with_empty_liquidity_reward
+                .checked_add(t)
+                .ok_or(MathError::MathOverflow)?;
         } else {
             let delta = self.reward_per_token_since(liquidity_supply, t)?;
-            self.reward_per_token_stored = self.reward_per_token_stored.checked_add(delta).ok_or(MathError::MathOverflow)?;
+            self.reward_per_token_stored = self
+                .reward_per_token_stored
+                .checked_add(delta)
+                .ok_or(MathError::MathOverflow)?;
         }
         self.last_update_time = until;
         Ok(())
@@ -104,7 +125,8 @@ impl RewardInfo {
     /// # Errors
     /// [`MathError::TypeCastFailed`] if the amount exceeds `u128`.
     pub fn streamed(&self, seconds: u64) -> Result<u128> {
-        let v = mul_shr_256(self.reward_rate, U256::from(seconds), REWARD_RATE_SCALE).ok_or(MathError::TypeCastFailed)?;
+        let v = mul_shr_256(self.reward_rate, U256::from(seconds), REWARD_RATE_SCALE)
+            .ok_or(MathError::TypeCastFailed)?;
         to_u128(v)
     }
 
@@ -124,7 +146,9 @@ impl RewardInfo {
             return Err(MathError::MathOverflow);
         }
         let rate = (U256::from(total) << REWARD_RATE_SCALE) / U256::from(self.reward_duration);
-        let end = now.checked_add(self.reward_duration).ok_or(MathError::MathOverflow)?;
+        let end = now
+            .checked_add(self.reward_duration)
+            .ok_or(MathError::MathOverflow)?;
         self.reward_rate = rate;
         self.last_update_time = now;
         self.reward_duration_end = end;
@@ -138,7 +162,13 @@ impl RewardInfo {
     /// [`MathError::AmountIsZero`]; [`MathError::RewardUninitialized`];
     /// [`MathError::MustWithdrawnIneligibleReward`] without carry-forward while empty-liquidity seconds are
     /// unclaimed; those of the updates.
-    pub fn fund(&mut self, amount: u128, now: u64, liquidity_supply: U256, carry_forward: bool) -> Result<u128> {
+    pub fn fund(
+        &mut self,
+        amount: u128,
+        now: u64,
+        liquidity_supply: U256,
+        carry_forward: bool,
+    ) -> Result<u128> {
         if amount == 0 {
             return Err(MathError::AmountIsZero);
         }
@@ -185,9 +215,16 @@ impl PositionReward {
     /// # Errors
     /// [`MathError::MathOverflow`] if `stored < checkpoint` or pending overflows; [`MathError::TypeCastFailed`].
     pub fn update(&mut self, position_liquidity: U256, reward_per_token_stored: U256) -> Result<()> {
-        let earned =
-            accrued(position_liquidity, reward_per_token_stored, self.reward_per_token_checkpoint, TOTAL_REWARD_SCALE)?;
-        self.reward_pendings = self.reward_pendings.checked_add(earned).ok_or(MathError::MathOverflow)?;
+        let earned = accrued(
+            position_liquidity,
+            reward_per_token_stored,
+            self.reward_per_token_checkpoint,
+            TOTAL_REWARD_SCALE,
+        )?;
+        self.reward_pendings = self
+            .reward_pendings
+            .checked_add(earned)
+            .ok_or(MathError::MathOverflow)?;
         self.reward_per_token_checkpoint = reward_per_token_stored;
         Ok(())
     }
@@ -245,8 +282,14 @@ mod tests {
         r.fund(86_400, 0, U256::ZERO, false).unwrap();
         r.update_rewards(U256::ZERO, 10).unwrap();
         assert_eq!(r.cumulative_seconds_with_empty_liquidity_reward, 10);
-        assert_eq!(r.fund(5, 20, U256::from(1u8), false), Err(MathError::MustWithdrawnIneligibleReward));
-        assert_eq!(r.claim_ineligible_reward(U256::ZERO, 20), Err(MathError::RewardCampaignInProgress));
+        assert_eq!(
+            r.fund(5, 20, U256::from(1u8), false),
+            Err(MathError::MustWithdrawnIneligibleReward)
+        );
+        assert_eq!(
+            r.claim_ineligible_reward(U256::ZERO, 20),
+            Err(MathError::RewardCampaignInProgress)
+        );
         let amount = r.claim_ineligible_reward(U256::ZERO, DAY).unwrap();
         assert_eq!(amount, 86_400);
         assert_eq!(r.cumulative_seconds_with_empty_liquidity_reward, 0);
@@ -266,14 +309,23 @@ mod tests {
     #[test]
     fn durations_and_bad_input() {
         assert_eq!(RewardInfo::new(DAY - 1), Err(MathError::InvalidRewardDuration));
-        assert_eq!(RewardInfo::new(MAX_REWARD_DURATION + 1), Err(MathError::InvalidRewardDuration));
+        assert_eq!(
+            RewardInfo::new(MAX_REWARD_DURATION + 1),
+            Err(MathError::InvalidRewardDuration)
+        );
         let mut r = RewardInfo::new(DAY).unwrap();
         assert_eq!(r.fund(0, 0, U256::ZERO, false), Err(MathError::AmountIsZero));
         r.last_update_time = 50;
         r.reward_duration_end = 100;
         let snapshot = r;
-        assert_eq!(r.update_rewards(U256::from(1u8), 10), Err(MathError::MathOverflow));
+        assert_eq!(
+            r.update_rewards(U256::from(1u8), 10),
+            Err(MathError::MathOverflow)
+        );
         assert_eq!(r, snapshot);
-        assert_eq!(RewardInfo::default().fund(1, 0, U256::ZERO, false), Err(MathError::RewardUninitialized));
+        assert_eq!(
+            RewardInfo::default().fund(1, 0, U256::ZERO, false),
+            Err(MathError::RewardUninitialized)
+        );
     }
 }

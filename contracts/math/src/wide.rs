@@ -89,7 +89,11 @@ pub fn mul_div_u256(x: U256, y: U256, d: U256, rounding: Rounding) -> Option<U25
     }
     let p: U512 = x.widening_mul(y);
     let (q, r) = p.div_rem(widen(d));
-    let q = if rounding == Rounding::Up && !r.is_zero() { q + U512::from(1u8) } else { q };
+    let q = if rounding == Rounding::Up && !r.is_zero() {
+        q + U512::from(1u8)
+    } else {
+        q
+    };
     narrow(q)
 }
 
@@ -106,7 +110,11 @@ pub fn mul_div_u128(x: u128, y: u128, d: u128, rounding: Rounding) -> Result<u12
     if let Some(p) = x.checked_mul(y) {
         let q = p / d;
         // cannot overflow: q < u128::MAX whenever p % d != 0 (then d >= 2).
-        return Ok(if rounding == Rounding::Up && p % d != 0 { q + 1 } else { q });
+        return Ok(if rounding == Rounding::Up && p % d != 0 {
+            q + 1
+        } else {
+            q
+        });
     }
     let q = mul_div_u256(u256(x), u256(y), u256(d), rounding).ok_or(MathError::MathOverflow)?;
     to_u128(q)
@@ -124,11 +132,19 @@ pub fn shl_div(x: u128, y: u128, k: usize, rounding: Rounding) -> Option<u128> {
         // Fast path: x << k fits 128 bits.
         let n = x << k;
         let q = n / y;
-        return Some(if rounding == Rounding::Up && n % y != 0 { q + 1 } else { q });
+        return Some(if rounding == Rounding::Up && n % y != 0 {
+            q + 1
+        } else {
+            q
+        });
     }
     let n = u256(x) << k;
     let (q, r) = n.div_rem(u256(y));
-    let q = if rounding == Rounding::Up && !r.is_zero() { q + U256::from(1u8) } else { q };
+    let q = if rounding == Rounding::Up && !r.is_zero() {
+        q + U256::from(1u8)
+    } else {
+        q
+    };
     to_u128(q).ok()
 }
 
@@ -194,7 +210,10 @@ mod tests {
     fn mul_div_uses_512_bit_product() {
         // (2^255 * 4) / 8 = 2^254: the product needs 258 bits.
         let x = U256::from(1u8) << 255;
-        assert_eq!(mul_div_u256(x, u(4), u(8), Rounding::Down), Some(U256::from(1u8) << 254));
+        assert_eq!(
+            mul_div_u256(x, u(4), u(8), Rounding::Down),
+            Some(U256::from(1u8) << 254)
+        );
         // Quotient beyond 256 bits.
         assert_eq!(mul_div_u256(x, u(4), u(1), Rounding::Down), None);
         // Rounding up on the 512-bit path: (2^255 * 3) / 2 = 3 * 2^254 exactly; (2^255*3+...)
@@ -207,9 +226,18 @@ mod tests {
     fn mul_div_u128_matches_ceil_formula() {
         assert_eq!(mul_div_u128(10, 3, 4, Rounding::Up), Ok(8));
         assert_eq!(mul_div_u128(10, 3, 4, Rounding::Down), Ok(7));
-        assert_eq!(mul_div_u128(1, 1, 0, Rounding::Down), Err(MathError::MathOverflow));
-        assert_eq!(mul_div_u128(u128::MAX, 2, 1, Rounding::Down), Err(MathError::TypeCastFailed));
-        assert_eq!(mul_div_u128(u128::MAX, u128::MAX, u128::MAX, Rounding::Up), Ok(u128::MAX));
+        assert_eq!(
+            mul_div_u128(1, 1, 0, Rounding::Down),
+            Err(MathError::MathOverflow)
+        );
+        assert_eq!(
+            mul_div_u128(u128::MAX, 2, 1, Rounding::Down),
+            Err(MathError::TypeCastFailed)
+        );
+        assert_eq!(
+            mul_div_u128(u128::MAX, u128::MAX, u128::MAX, Rounding::Up),
+            Ok(u128::MAX)
+        );
     }
 
     #[test]
@@ -227,7 +255,10 @@ mod tests {
         assert_eq!(shl_div_256(u(3), u(2), 128), Some((u(3) << 128) / u(2)));
         assert_eq!(shl_div_256(U256::MAX, u(1), 1), None);
         assert_eq!(shl_div_256(u(1), U256::ZERO, 1), None);
-        assert_eq!(mul_shr_256(u(1 << 100), u(1 << 100), 72), Some(U256::from(1u8) << 128usize));
+        assert_eq!(
+            mul_shr_256(u(1 << 100), u(1 << 100), 72),
+            Some(U256::from(1u8) << 128usize)
+        );
         assert_eq!(mul_shr_256(U256::MAX, U256::MAX, 0), None);
     }
 
