@@ -160,7 +160,7 @@ enum Handler {
 }
 
 impl Handler {
-    fn from_amount_in(
+    fn leg_from_input(
         &self,
         direction: TradeDirection,
         amount: u128,
@@ -177,7 +177,7 @@ impl Handler {
         }
     }
 
-    fn from_amount_out(&self, direction: TradeDirection, amount: u128) -> Result<SwapAmountFromOutput> {
+    fn leg_from_output(&self, direction: TradeDirection, amount: u128) -> Result<SwapAmountFromOutput> {
         match (self, direction) {
             (Self::Concentrated(c), TradeDirection::AtoB) => c.a_to_b_from_amount_out(amount),
             (Self::Concentrated(c), TradeDirection::BtoA) => c.b_to_a_from_amount_out(amount),
@@ -277,7 +277,7 @@ impl PoolState {
             result.set_fees(fees);
             actual_in = excluded;
         }
-        let leg = handler.from_amount_in(direction, actual_in, partial)?;
+        let leg = handler.leg_from_input(direction, actual_in, partial)?;
         result.included_fee_input_amount = amount_in;
         if partial && leg.amount_left > 0 {
             actual_in = actual_in
@@ -335,7 +335,7 @@ impl PoolState {
             result.set_fees(self.fees.split(fee, fee_mode.has_referral)?);
             included
         };
-        let leg = handler.from_amount_out(direction, curve_out)?;
+        let leg = handler.leg_from_output(direction, curve_out)?;
         result.next_sqrt_price = leg.next_sqrt_price;
         result.excluded_fee_input_amount = leg.input_amount;
         result.included_fee_input_amount = if fee_mode.fees_on_input {

@@ -132,7 +132,7 @@ pub fn shl_div(x: u128, y: u128, k: usize, rounding: Rounding) -> Option<u128> {
         // Fast path: x << k fits 128 bits.
         let n = x << k;
         let q = n / y;
-        return Some(if rounding == Rounding::Up && n % y != 0 {
+        return Some(if rounding == Rounding::Up && !n.is_multiple_of(y) {
             q + 1
         } else {
             q
