@@ -7,7 +7,7 @@
 use crate::{
     constants::DEAD_LIQUIDITY,
     curve::{SwapAmountFromInput, SwapAmountFromOutput},
-    wide::{mul_div_u128, mul_div_u256, sqrt_u256, to_u128, u256, Rounding, U256},
+    wide::{div_rem, div_round, mul_div_u128, mul_div_u256, sqrt_u256, to_u128, u256, Rounding, U256},
     MathError, Result,
 };
 
@@ -19,7 +19,8 @@ pub fn sqrt_price_from_amounts(token_a_amount: u128, token_b_amount: u128) -> Re
     if token_a_amount == 0 {
         return Err(MathError::MathOverflow);
     }
-    let price = (u256(token_b_amount) << 128usize) / u256(token_a_amount);
+    let (price, _) =
+        div_rem(u256(token_b_amount) << 128usize, u256(token_a_amount)).ok_or(MathError::MathOverflow)?;
     // cannot fail: the root of a 256-bit value fits 128 bits.
     to_u128(sqrt_u256(price))
 }
@@ -32,8 +33,7 @@ pub fn initial_token_a(sqrt_price: u128, liquidity: U256) -> Result<u128> {
     if sqrt_price == 0 {
         return Err(MathError::MathOverflow);
     }
-    let (q, r) = liquidity.div_rem(u256(sqrt_price));
-    let a = if r.is_zero() { q } else { q + U256::from(1u8) };
+    let a = div_round(liquidity, u256(sqrt_price), Rounding::Up).ok_or(MathError::MathOverflow)?;
     to_u128(a)
 }
 

@@ -6,7 +6,7 @@
 //! price moves in the direction that gives the pool the better side.
 
 use crate::{
-    wide::{mul_div_u256, to_u128, u256, Rounding, U256},
+    wide::{div_rem, div_round, mul_div_u256, to_u128, u256, Rounding, U256},
     MathError, Result,
 };
 
@@ -176,7 +176,7 @@ pub fn next_sqrt_price_from_amount_in_b(sqrt_price: u128, liquidity: U256, amoun
     if liquidity.is_zero() {
         return Err(MathError::MathOverflow);
     }
-    let quotient = (u256(amount) << 128usize) / liquidity;
+    let (quotient, _) = div_rem(u256(amount) << 128usize, liquidity).ok_or(MathError::MathOverflow)?;
     // cannot overflow: quotient < 2^256 - 2^128 unless L == 1, and then the sum is checked.
     let next = u256(sqrt_price)
         .checked_add(quotient)
@@ -193,8 +193,7 @@ pub fn next_sqrt_price_from_amount_out_b(sqrt_price: u128, liquidity: U256, amou
         return Err(MathError::MathOverflow);
     }
     let numerator = u256(amount) << 128usize;
-    let (q, r) = numerator.div_rem(liquidity);
-    let quotient = if r.is_zero() { q } else { q + U256::from(1u8) };
+    let quotient = div_round(numerator, liquidity, Rounding::Up).ok_or(MathError::MathOverflow)?;
     let next = u256(sqrt_price)
         .checked_sub(quotient)
         .ok_or(MathError::MathOverflow)?;

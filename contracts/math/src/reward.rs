@@ -12,7 +12,7 @@ use crate::{
         LIQUIDITY_SCALE, MAX_REWARD_DURATION, MIN_REWARD_DURATION, REWARD_RATE_SCALE, TOTAL_REWARD_SCALE,
     },
     position::accrued,
-    wide::{mul_div_u256, mul_shr_256, to_u128, U256},
+    wide::{div_rem, mul_div_u256, mul_shr_256, to_u128, U256},
     MathError, Result,
 };
 
@@ -145,7 +145,11 @@ impl RewardInfo {
         if self.reward_duration == 0 {
             return Err(MathError::MathOverflow);
         }
-        let rate = (U256::from(total) << REWARD_RATE_SCALE) / U256::from(self.reward_duration);
+        let (rate, _) = div_rem(
+            U256::from(total) << REWARD_RATE_SCALE,
+            U256::from(self.reward_duration),
+        )
+        .ok_or(MathError::MathOverflow)?;
         let end = now
             .checked_add(self.reward_duration)
             .ok_or(MathError::MathOverflow)?;

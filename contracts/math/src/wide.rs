@@ -68,6 +68,160 @@ pub const fn u256(x: u128) -> U256 {
     U256::from_limbs([x as u64, (x >> 64) as u64, 0, 0])
 }
 
+/// Knuth's long division (TAOCP 4.3.1, algorithm D) on little-endian 32-bit digits: `u = q·v + r`.
+///
+/// One non-generic routine serves every width, so a contract carries a single small copy; 32-bit digits keep
+/// every step in native 64-bit arithmetic (WASM has no 128-bit instructions). `u` and `v` may have leading
+/// zero digits; `v` must not be zero (callers check). `q` needs `u.len()` digits, `r` `v.len()` digits.
+fn div_rem_digits(u: &[u32], v: &[u32], q: &mut [u32], r: &mut [u32]) {
+    const B: u64 = 1 << 32;
+    q.fill(0);
+    r.fill(0);
+    let n = v.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+    let m = u.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+    if n == 0 {
+        return;
+    }
+    if m < n {
+        r[..m].copy_from_slice(&u[..m]);
+        return;
+    }
+    if n == 1 {
+        let d = v[0] as u64;
+        let mut k = 0u64;
+        for j in (0..m).rev() {
+            let t = (k << 32) | u[j] as u64;
+            q[j] = (t / d) as u32;
+            k = t % d;
+        }
+        r[0] = k as u32;
+        return;
+    }
+    // Normalise so the divisor's top digit has its high bit set: quotient digit estimates are then off by at
+    // most 2 and corrected below.
+    let s = v[n - 1].leading_zeros();
+    let shl = |hi: u32, lo: u32| (((hi as u64) << 32 | lo as u64) << s >> 32) as u32;
+    let mut vn = [0u32; 16];
+    let mut un = [0u32; 17];
+    for i in (1..n).rev() {
+        vn[i] = shl(v[i], v[i - 1]);
+    }
+    vn[0] = v[0] << s;
+    un[m] = shl(0, u[m - 1]);
+    for i in (1..m).rev() {
+        un[i] = shl(u[i], u[i - 1]);
+    }
+    un[0] = u[0] << s;
+    let (v1, v2) = (vn[n - 1] as u64, vn[n - 2] as u64);
+    for j in (0..=m - n).rev() {
+        let top = (un[j + n] as u64) << 32 | un[j + n - 1] as u64;
+        let mut qhat = top / v1;
+        let mut rhat = top % v1;
+        while qhat >= B || qhat * v2 > (rhat << 32 | un[j + n - 2] as u64) {
+            qhat -= 1;
+            rhat += v1;
+            if rhat >= B {
+                break;
+            }
+        }
+        // un[j..=j+n] -= qhat · vn. cannot overflow: qhat, vn[i] < 2^32, so qhat·vn[i] + carry < 2^64.
+        let (mut carry, mut borrow) = (0u64, 0u64);
+        for i in 0..n {
+            let p = qhat * vn[i] as u64 + carry;
+            carry = p >> 32;
+            let t = (un[i + j] as u64)
+                .wrapping_sub(p & 0xFFFF_FFFF)
+                .wrapping_sub(borrow);
+            un[i + j] = t as u32;
+            borrow = (t >> 32 != 0) as u64;
+        }
+        let t = (un[j + n] as u64).wrapping_sub(carry).wrapping_sub(borrow);
+        un[j + n] = t as u32;
+        q[j] = qhat as u32;
+        if t >> 32 != 0 {
+            // The estimate was one too large (rare): add the divisor back.
+            q[j] = q[j].wrapping_sub(1);
+            let mut c = 0u64;
+            for i in 0..n {
+                let t = un[i + j] as u64 + vn[i] as u64 + c;
+                un[i + j] = t as u32;
+                c = t >> 32;
+            }
+            un[j + n] = un[j + n].wrapping_add(c as u32);
+        }
+    }
+    for i in 0..n {
+        r[i] = (((un[i + 1] as u64) << 32 | un[i] as u64) >> s) as u32;
+    }
+}
+
+fn to_digits<const L: usize, const D: usize>(x: &[u64; L]) -> [u32; D] {
+    let mut d = [0u32; D];
+    for (i, limb) in x.iter().enumerate() {
+        d[2 * i] = *limb as u32;
+        d[2 * i + 1] = (*limb >> 32) as u32;
+    }
+    d
+}
+
+fn from_digits<const L: usize, const D: usize>(d: &[u32; D]) -> [u64; L] {
+    let mut x = [0u64; L];
+    for (i, limb) in x.iter_mut().enumerate() {
+        *limb = d[2 * i] as u64 | (d[2 * i + 1] as u64) << 32;
+    }
+    x
+}
+
+/// `(n / d, n % d)` for 256-bit operands, or `None` if `d == 0`.
+#[inline]
+pub fn div_rem(n: U256, d: U256) -> Option<(U256, U256)> {
+    if d.is_zero() {
+        return None;
+    }
+    let (mut q, mut r) = ([0u32; 8], [0u32; 8]);
+    div_rem_digits(
+        &to_digits::<4, 8>(n.as_limbs()),
+        &to_digits::<4, 8>(d.as_limbs()),
+        &mut q,
+        &mut r,
+    );
+    Some((
+        U256::from_limbs(from_digits::<4, 8>(&q)),
+        U256::from_limbs(from_digits::<4, 8>(&r)),
+    ))
+}
+
+/// `(n / d, n % d)` for a 512-bit numerator and a 256-bit divisor, or `None` if `d == 0`.
+#[inline]
+pub fn div_rem_wide(n: U512, d: U256) -> Option<(U512, U256)> {
+    if d.is_zero() {
+        return None;
+    }
+    let (mut q, mut r) = ([0u32; 16], [0u32; 8]);
+    div_rem_digits(
+        &to_digits::<8, 16>(n.as_limbs()),
+        &to_digits::<4, 8>(d.as_limbs()),
+        &mut q,
+        &mut r,
+    );
+    Some((
+        U512::from_limbs(from_digits::<8, 16>(&q)),
+        U256::from_limbs(from_digits::<4, 8>(&r)),
+    ))
+}
+
+/// `round(n / d)` for 256-bit operands, or `None` if `d == 0`.
+#[inline]
+pub fn div_round(n: U256, d: U256, rounding: Rounding) -> Option<U256> {
+    let (q, r) = div_rem(n, d)?;
+    // cannot overflow: r != 0 implies d >= 2, so q <= (2^256 - 1) / 2.
+    Some(if rounding == Rounding::Up && !r.is_zero() {
+        q + U256::from(1u8)
+    } else {
+        q
+    })
+}
+
 /// `round(x * y / d)` with a 512-bit product (`mul_div_u256`).
 ///
 /// Units: any; `Up` = ceil, `Down` = floor.
@@ -79,16 +233,10 @@ pub fn mul_div_u256(x: U256, y: U256, d: U256, rounding: Rounding) -> Option<U25
     }
     if let Some(p) = x.checked_mul(y) {
         // Fast path: the product fits 256 bits.
-        let (q, r) = p.div_rem(d);
-        return if rounding == Rounding::Up && !r.is_zero() {
-            // cannot overflow: q <= p / d < 2^256 - 1 when d >= 2, and r == 0 when d == 1.
-            Some(q + U256::from(1u8))
-        } else {
-            Some(q)
-        };
+        return div_round(p, d, rounding);
     }
     let p: U512 = x.widening_mul(y);
-    let (q, r) = p.div_rem(widen(d));
+    let (q, r) = div_rem_wide(p, d)?;
     let q = if rounding == Rounding::Up && !r.is_zero() {
         q + U512::from(1u8)
     } else {
@@ -138,14 +286,7 @@ pub fn shl_div(x: u128, y: u128, k: usize, rounding: Rounding) -> Option<u128> {
             q
         });
     }
-    let n = u256(x) << k;
-    let (q, r) = n.div_rem(u256(y));
-    let q = if rounding == Rounding::Up && !r.is_zero() {
-        q + U256::from(1u8)
-    } else {
-        q
-    };
-    to_u128(q).ok()
+    to_u128(div_round(u256(x) << k, u256(y), rounding)?).ok()
 }
 
 /// `floor((x << k) / y)` in 256 bits (`shl_div_256`).
@@ -156,7 +297,7 @@ pub fn shl_div_256(x: U256, y: U256, k: usize) -> Option<U256> {
     if y.is_zero() || k >= 256 || (k > 0 && x.leading_zeros() < k) {
         return None;
     }
-    Some((x << k) / y)
+    Some(div_rem(x << k, y)?.0)
 }
 
 /// `floor(x * y / 2^k)` with a 512-bit product, which must fit 256 bits (`mul_shr_256`).
@@ -181,8 +322,8 @@ pub fn sqrt_u256(n: U256) -> U256 {
     let bits = 256 - n.leading_zeros();
     let mut x = U256::from(1u8) << bits.div_ceil(2);
     loop {
-        // cannot overflow: x <= 2^128 and n / x < 2^129.
-        let y = (x + n / x) >> 1;
+        // cannot overflow: x <= 2^128 and n / x < 2^129; x > 0.
+        let y = (x + div_rem(n, x).map_or(U256::ZERO, |(q, _)| q)) >> 1usize;
         if y >= x {
             return x;
         }

@@ -172,7 +172,7 @@ fn curve_owes(pool: &PoolState) -> (u128, u128) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
 
     #[test]
     fn rounding_up_minus_down_is_at_most_one(lo in MIN_SQRT_PRICE..MAX_SQRT_PRICE, width in 0u128..u128::MAX, l in any::<u128>(), hi_l in 0u64..1 << 20) {
