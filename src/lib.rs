@@ -4,3 +4,5 @@
 //! contracts verify them with.
 
 pub use damm_math as math;
+
+pub mod wasm;
