@@ -314,15 +314,22 @@ pub fn mul_shr_256(x: U256, y: U256, k: usize) -> Option<U256> {
 
 /// `floor(sqrt(n))`, exact (`sqrt_u256`).
 ///
-/// Newton's iteration from `2^ceil(bits/2) >= sqrt(n)` decreases monotonically to the floor root.
+/// Below 2^128 this is `u128::isqrt`. Above, the root of the top (at most) 128 bits, plus one, shifted back,
+/// is a start `x0 >= sqrt(n)` within a relative `2^-63` of the root; Newton's iteration from a start at or
+/// above the floor root decreases monotonically to it, here in one or two steps.
 pub fn sqrt_u256(n: U256) -> U256 {
-    if n.is_zero() {
-        return U256::ZERO;
-    }
     let bits = 256 - n.leading_zeros();
-    let mut x = U256::from(1u8) << bits.div_ceil(2);
+    if bits <= 128 {
+        // cannot fail: n < 2^128.
+        return u256(to_u128(n).unwrap_or(u128::MAX).isqrt());
+    }
+    // An even shift leaving at most 128 bits.
+    let shift = (bits - 127) & !1;
+    let top = to_u128(n >> shift).unwrap_or(u128::MAX);
+    // cannot overflow: isqrt(top) < 2^64.
+    let mut x = u256(top.isqrt() + 1) << (shift / 2);
     loop {
-        // cannot overflow: x <= 2^128 and n / x < 2^129; x > 0.
+        // cannot overflow: sqrt(n) <= x < 2^129 and n / x < 2^128; x > 0.
         let y = (x + div_rem(n, x).map_or(U256::ZERO, |(q, _)| q)) >> 1usize;
         if y >= x {
             return x;

@@ -5,7 +5,7 @@
 #![allow(missing_docs)]
 
 use damm_math::{
-    wide::{div_rem, div_rem_wide, div_round, mul_div_u256},
+    wide::{div_rem, div_rem_wide, div_round, mul_div_u256, sqrt_u256},
     Rounding, U256, U512,
 };
 use proptest::prelude::*;
@@ -59,6 +59,15 @@ proptest! {
                 prop_assert_eq!(U512::from(r), n % d512);
             }
         }
+    }
+
+    #[test]
+    fn sqrt_is_the_exact_floor_root(n in number::<4>(8)) {
+        let n = U256::from_limbs(n);
+        let r = U512::from(sqrt_u256(n));
+        let n = U512::from(n);
+        prop_assert!(r * r <= n);
+        prop_assert!((r + U512::from(1u8)) * (r + U512::from(1u8)) > n);
     }
 
     #[test]
