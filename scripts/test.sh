@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`.ci/run` calls exactly this script).
+#
+#   scripts/test.sh            set-up, formatting, lints, every test, contract builds and sizes, fuzz smoke run
+#
+# Environment:
+#   DAMM_FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 30)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "set-up"
+scripts/setup.sh
+
+step "formatting (nightly rustfmt: rustfmt.toml uses its import options)"
+cargo +nightly fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "contracts: WASM build and size"
+scripts/contract-size.sh
+
+step "fuzz smoke run"
+scripts/fuzz.sh "${DAMM_FUZZ_SECONDS:-30}"
+
+step "all checks passed"
