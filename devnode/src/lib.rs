@@ -1,0 +1,18 @@
+//! An in-process chain that runs EVM bytecode (revm) and Arbitrum Stylus WebAssembly programs (wasmi)
+//! together, for tests and for the `damm` tool.
+//!
+//! - [`program`]: the Stylus deploy-code pipeline and nitro's activation rules (shared with deployment).
+//! - [`stylus`]: the precompile provider that runs Stylus programs inside revm, and the module cache.
+//! - [`hostio`]: the `vm_hooks` host functions.
+//! - [`arb`]: the ArbSys and ArbWasm precompiles.
+//! - [`node`]: the chain: blocks, dev accounts, signed transactions, receipts.
+//!
+//! See `docs/DEVNODE.md` for what is emulated and what is approximate.
+
+pub mod arb;
+pub mod hostio;
+pub mod node;
+pub mod program;
+pub mod stylus;
+
+pub use node::{Devnode, DevnodeConfig, NodeError, Receipt};
