@@ -300,8 +300,9 @@ fn activate(
     if !load_arb_wasm(ctx) || ctx.sstore(ARB_WASM, hash.into(), record.pack()).is_none() {
         return revert(Vec::new(), inputs, STORAGE_READ_GAS);
     }
-    // Nitro puts a freshly activated program in its recent-programs cache: the first call pays the cached
-    // init gas (the table in STYLUS_NOTES shows first and later calls differing by storage gas only).
+    // A freshly activated program counts as recent for the rest of the block (the recent-programs cache lives
+    // one block, `StylusRuntime::begin_block`); with one transaction per block, a later call pays the
+    // not-cached init gas, as every call on the nitro node STYLUS_NOTES measured did.
     runtime.touch_recent(hash);
     // The data fee is 0, as on the node STYLUS_NOTES measured; value sent along is kept by ArbWasm.
     ok((STYLUS_VERSION, U256::ZERO).abi_encode(), inputs, gas)

@@ -302,6 +302,7 @@ impl Devnode {
     }
 
     fn prepare_block(&mut self) {
+        self.runtime().begin_block();
         let number = self.head().number + 1;
         let timestamp = self.pending_timestamp();
         let block = &mut self.evm.ctx.block;

@@ -172,7 +172,8 @@ impl std::fmt::Debug for StylusRuntime {
     }
 }
 
-/// Nitro keeps the last 32 programs run "recent" (`BlockCacheSize`), and charges them the cached init gas.
+/// Nitro keeps the last 32 programs run in the current block "recent" (`BlockCacheSize`), and charges them the
+/// cached init gas.
 const RECENT_PROGRAMS: usize = 32;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -229,6 +230,13 @@ impl StylusRuntime {
     /// Lines the programs printed through the `console` imports since the last call, oldest first.
     pub fn take_console(&self) -> Vec<String> {
         std::mem::take(&mut lock(&self.console))
+    }
+
+    /// Forgets the recent programs: called at the start of each block (and of each `eth_call`, which runs in
+    /// a block of its own). Nitro's recent-programs cache (`RecentWasms`, `BlockCacheSize` entries) lives for
+    /// one block, so a block's first call of a program pays the not-cached init gas.
+    pub fn begin_block(&self) {
+        lock(&self.recent).clear();
     }
 
     /// Forgets the open frames and pages: called at the start of each transaction.

@@ -10,14 +10,14 @@ use damm_devnode::{
     Devnode, DevnodeConfig,
 };
 
-/// Prints a measured gas figure next to nitro's and checks it is within ±50% (exact calibration is a
-/// follow-up; the deviations are in docs/DEVNODE.md).
+/// Prints a measured gas figure next to nitro's and checks it is within ±10%, as STYLUS_NOTES asks (the
+/// remaining deviations are in docs/DEVNODE.md).
 fn compare(what: &str, measured: u64, nitro: u64) {
     let deviation = (measured as f64 - nitro as f64) / nitro as f64 * 100.0;
     println!("{what:<40} devnode {measured:>9}  nitro {nitro:>9}  ({deviation:+.1}%)");
     assert!(
-        deviation.abs() <= 50.0,
-        "{what}: {measured} gas is more than 50% off nitro's {nitro}"
+        deviation.abs() <= 10.0,
+        "{what}: {measured} gas is more than 10% off nitro's {nitro}"
     );
 }
 
@@ -63,6 +63,49 @@ fn counter_deploys_activates_and_counts_with_gas_near_nitro() {
     compare("increment() first call", first.gas_used, 72_037);
     compare("increment() later call", later.gas_used, 54_937);
     compare("setNumber(42)", set.gas_used, 55_056);
+}
+
+/// Nitro's recent-programs cache lives one block: a transaction's first call of a program pays the not-cached
+/// init gas, a second call of it in the same block the cached one.
+#[test]
+fn a_second_call_in_the_same_block_pays_the_cached_init_gas() {
+    let mut node = Devnode::new();
+    let counter = deploy_counter(&mut node);
+    let from = node.accounts()[0];
+    let number = alloy_sol_types::SolCall::abi_encode(&Counter::numberCall {});
+    let once = evm_script(&[(counter, number.clone())]);
+    let twice = evm_script(&[(counter, number.clone()), (counter, number)]);
+    let (once, twice) = (
+        deploy_evm(&mut node, from, &once),
+        deploy_evm(&mut node, from, &twice),
+    );
+    let run = |node: &mut Devnode, script| {
+        let receipt = node
+            .send(&TxRequest {
+                from,
+                to: Some(script),
+                ..Default::default()
+            })
+            .expect("accepted");
+        assert!(receipt.status, "{receipt:?}");
+        receipt.gas_used
+    };
+    let first = run(&mut node, once);
+    assert_eq!(
+        run(&mut node, once),
+        first,
+        "each block starts with an empty cache"
+    );
+    let second_call = run(&mut node, twice) - first;
+    // The second call: warm CALL (100) and warm SLOAD (100), its 17-page footprint opened again (15,000:
+    // nitro's linear page gas, the high-water mark is unchanged), the cached init gas, the script's own
+    // opcodes and the program's execution (a few hundred gas).
+    let (init, cached) = (12_226, 2_382);
+    let floor = 100 + 100 + 15_000 + cached;
+    assert!(
+        (floor..floor + 1_000).contains(&second_call),
+        "second call {second_call} gas: cached init {cached} expected, not {init}"
+    );
 }
 
 fn counter_wasm_processed_len() -> usize {

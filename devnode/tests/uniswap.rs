@@ -26,22 +26,6 @@ sol! {
     }
 }
 
-/// The `bytecode` of a `@uniswap/v2-core` build artifact; fails (never skips) when the package is missing.
-fn artifact(name: &str) -> Vec<u8> {
-    let path = workspace()
-        .join("node_modules/@uniswap/v2-core/build")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} is missing ({e}): run scripts/setup.sh to install @uniswap/v2-core",
-            path.display()
-        )
-    });
-    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
-    let hex = json["bytecode"].as_str().expect("artifact has a bytecode");
-    alloy_primitives::hex::decode(hex).expect("bytecode is hex")
-}
-
 fn create(node: &mut Devnode, from: Address, code: Vec<u8>, args: Vec<u8>) -> (Address, u64) {
     let mut input = code;
     input.extend(args);
@@ -65,7 +49,7 @@ fn erc20_deploys_and_transfers_with_nitro_gas() {
     let (token, deploy_gas) = create(
         &mut node,
         alice,
-        artifact("ERC20"),
+        uniswap_artifact("ERC20"),
         IERC20::constructorCall { totalSupply: supply }.abi_encode(),
     );
     let receipt = send(
@@ -97,7 +81,7 @@ fn uniswap_factory_creates_a_pair_that_mints_and_swaps() {
     let mut node = Devnode::new();
     let alice = node.accounts()[0];
     let supply = U256::from(10u64).pow(U256::from(24u64));
-    let erc20 = artifact("ERC20");
+    let erc20 = uniswap_artifact("ERC20");
     let (a, _) = create(
         &mut node,
         alice,
@@ -113,7 +97,7 @@ fn uniswap_factory_creates_a_pair_that_mints_and_swaps() {
     let (factory, _) = create(
         &mut node,
         alice,
-        artifact("UniswapV2Factory"),
+        uniswap_artifact("UniswapV2Factory"),
         IFactory::constructorCall { feeToSetter: alice }.abi_encode(),
     );
     assert!(

@@ -137,3 +137,140 @@ pub fn deploy_counter(node: &mut Devnode) -> Address {
 pub fn u(value: u64) -> U256 {
     U256::from(value)
 }
+
+/// The raw devnode probe module (built once per test binary).
+pub fn probe_wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| build_contract("devnode-probe"))
+}
+
+/// The devnode probe, processed and compressed.
+pub fn probe() -> PreparedProgram {
+    prepare_program(probe_wasm()).expect("the probe is a valid program")
+}
+
+/// Deploys `count` probes from the first dev account and activates their (shared) code hash through
+/// ArbWasm, returning their addresses.
+pub fn deploy_probes(node: &mut Devnode, count: usize) -> Vec<Address> {
+    let from = node.accounts()[0];
+    let code = probe().into_code();
+    let probes: Vec<Address> = (0..count)
+        .map(|_| {
+            let receipt = deploy(node, from, &code);
+            assert!(receipt.status, "{receipt:?}");
+            receipt.contract_address.expect("created")
+        })
+        .collect();
+    let receipt = activate(node, from, probes[0]);
+    assert!(receipt.status, "activation failed: {receipt:?}");
+    probes
+}
+
+/// The `bytecode` of a `@uniswap/v2-core` build artifact; fails (never skips) when the package is missing.
+pub fn uniswap_artifact(name: &str) -> Vec<u8> {
+    let path = workspace()
+        .join("node_modules/@uniswap/v2-core/build")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}): run scripts/setup.sh to install @uniswap/v2-core",
+            path.display()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
+    let hex = json["bytecode"].as_str().expect("artifact has a bytecode");
+    alloy_primitives::hex::decode(hex).expect("bytecode is hex")
+}
+
+/// Sends a raw transaction `input` to `to` (`None`: create) with `value` wei and an optional gas limit.
+pub fn send_raw_call(
+    node: &mut Devnode,
+    from: Address,
+    to: Option<Address>,
+    value: U256,
+    input: Vec<u8>,
+    gas_limit: Option<u64>,
+) -> Receipt {
+    node.send(&TxRequest {
+        from,
+        to,
+        value,
+        input: input.into(),
+        gas_limit,
+    })
+    .expect("transaction accepted")
+}
+
+/// Executes raw `input` on `to` without committing, returning `(success, output)`.
+pub fn call_raw(node: &mut Devnode, to: Address, input: Vec<u8>) -> (bool, Bytes) {
+    let from = node.accounts()[0];
+    let result = node
+        .call(&TxRequest {
+            from,
+            to: Some(to),
+            input: input.into(),
+            ..Default::default()
+        })
+        .expect("call accepted");
+    (result.is_success(), result.output().cloned().unwrap_or_default())
+}
+
+/// Runtime code of an EVM contract that executes `calls` in order, each `(target, calldata)` with all the
+/// gas and no value, and reverts with the failing call's revert data, byte for byte, if one fails; else
+/// stops. (Straight-line code, generated per script: the calldata lives after the code.)
+pub fn evm_script(calls: &[(Address, Vec<u8>)]) -> Vec<u8> {
+    // Per call: PUSH2 len, PUSH2 offset, PUSH1 0, CODECOPY (9 bytes); PUSH1 0, PUSH1 0, PUSH2 len, PUSH1 0,
+    // PUSH1 0, PUSH20 target, GAS, CALL (34 bytes); PUSH2 ok, JUMPI (4 bytes); RETURNDATASIZE, PUSH1 0,
+    // PUSH1 0, RETURNDATACOPY, RETURNDATASIZE, PUSH1 0, REVERT (10 bytes); JUMPDEST (1 byte).
+    const PER_CALL: usize = 9 + 34 + 4 + 10 + 1;
+    let code_len = PER_CALL * calls.len() + 1;
+    let mut code = Vec::new();
+    let mut data: Vec<u8> = Vec::new();
+    for (target, calldata) in calls {
+        let len = u16::try_from(calldata.len()).expect("short calldata");
+        let offset = u16::try_from(code_len + data.len()).expect("short script");
+        code.push(0x61);
+        code.extend(len.to_be_bytes());
+        code.push(0x61);
+        code.extend(offset.to_be_bytes());
+        code.extend([0x60, 0x00, 0x39]);
+        code.extend([0x60, 0x00, 0x60, 0x00, 0x61]);
+        code.extend(len.to_be_bytes());
+        code.extend([0x60, 0x00, 0x60, 0x00, 0x73]);
+        code.extend(target.as_slice());
+        code.extend([0x5a, 0xf1]);
+        let ok = u16::try_from(code.len() + 4 + 10).expect("short script");
+        code.push(0x61);
+        code.extend(ok.to_be_bytes());
+        code.push(0x57);
+        code.extend([0x3d, 0x60, 0x00, 0x60, 0x00, 0x3e, 0x3d, 0x60, 0x00, 0xfd]);
+        code.push(0x5b);
+        data.extend(calldata);
+    }
+    code.push(0x00);
+    assert_eq!(code.len(), code_len);
+    code.extend(data);
+    code
+}
+
+/// Runtime code of an EVM contract that forwards its calldata and value to `target` with all the gas and
+/// returns (or reverts with) exactly what `target` returned.
+pub fn evm_forwarder(target: Address) -> Vec<u8> {
+    let mut code = vec![0x36, 0x60, 0x00, 0x60, 0x00, 0x37]; // CALLDATACOPY(0, 0, CALLDATASIZE)
+    code.extend([0x60, 0x00, 0x60, 0x00, 0x36, 0x60, 0x00, 0x34, 0x73]);
+    code.extend(target.as_slice());
+    code.extend([0x5a, 0xf1]); // CALL(GAS, target, CALLVALUE, 0, CALLDATASIZE, 0, 0)
+    code.extend([0x3d, 0x60, 0x00, 0x60, 0x00, 0x3e]); // RETURNDATACOPY(0, 0, RETURNDATASIZE)
+    let ok = u8::try_from(code.len() + 3 + 4).expect("short");
+    code.extend([0x60, ok, 0x57]);
+    code.extend([0x3d, 0x60, 0x00, 0xfd]); // REVERT(0, RETURNDATASIZE)
+    code.extend([0x5b, 0x3d, 0x60, 0x00, 0xf3]); // RETURN(0, RETURNDATASIZE)
+    code
+}
+
+/// Deploys `runtime` (EVM code) and returns its address.
+pub fn deploy_evm(node: &mut Devnode, from: Address, runtime: &[u8]) -> Address {
+    let receipt = deploy(node, from, runtime);
+    assert!(receipt.status, "{receipt:?}");
+    receipt.contract_address.expect("created")
+}
