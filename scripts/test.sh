@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this script).
 #
-#   scripts/test.sh            set-up, formatting, lints, every test, contract builds and sizes, fuzz smoke run
+#   scripts/test.sh            set-up, formatting, lints, docs, every test, contract builds and sizes, fuzz smoke run
 #
 # Environment:
 #   DAMM_FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 30)
@@ -18,6 +18,9 @@ cargo +nightly fmt --all --check
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "documentation (rustdoc, warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p damm-math -p damm-devnode -p damm
 
 step "tests"
 cargo test --workspace --locked

@@ -9,7 +9,7 @@
 //!
 //! While a program runs, the revm context is *moved* into the wasmi store (and a spare context left in its
 //! place), so host functions own it and a nested call from a host function can run a nested revm frame loop
-//! over it ([`run_nested`]); the context is moved back when the program returns, on every path.
+//! over it (`run_nested`); the context is moved back when the program returns, on every path.
 
 use std::{
     collections::{HashMap, VecDeque},
