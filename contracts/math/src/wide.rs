@@ -312,22 +312,38 @@ pub fn mul_shr_256(x: U256, y: U256, k: usize) -> Option<U256> {
     narrow(p >> k)
 }
 
+/// `floor(sqrt(n))` of a `u64` by Newton's iteration from a power of two above the root: native 64-bit
+/// divisions and a few bytes of code (`u64::isqrt`/`u128::isqrt` from core cost ~1 KiB in a contract).
+fn sqrt_u64(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let mut x = 1u64 << (64 - n.leading_zeros()).div_ceil(2);
+    loop {
+        // cannot overflow: x <= 2^32 and n / x < 2^33.
+        let y = (x + n / x) >> 1;
+        if y >= x {
+            return x;
+        }
+        x = y;
+    }
+}
+
 /// `floor(sqrt(n))`, exact (`sqrt_u256`).
 ///
-/// Below 2^128 this is `u128::isqrt`. Above, the root of the top (at most) 128 bits, plus one, shifted back,
-/// is a start `x0 >= sqrt(n)` within a relative `2^-63` of the root; Newton's iteration from a start at or
-/// above the floor root decreases monotonically to it, here in one or two steps.
+/// The root of the top (at most) 64 bits, plus one, shifted back, is a start `x0 >= sqrt(n)` within a relative
+/// `2^-31` of the root; Newton's iteration from a start at or above the floor root decreases monotonically to
+/// it, here in two or three 256-bit steps (about seven from a plain power of two).
 pub fn sqrt_u256(n: U256) -> U256 {
     let bits = 256 - n.leading_zeros();
-    if bits <= 128 {
-        // cannot fail: n < 2^128.
-        return u256(to_u128(n).unwrap_or(u128::MAX).isqrt());
+    if bits <= 64 {
+        return U256::from(sqrt_u64(n.as_limbs()[0]));
     }
-    // An even shift leaving at most 128 bits.
-    let shift = (bits - 127) & !1;
-    let top = to_u128(n >> shift).unwrap_or(u128::MAX);
-    // cannot overflow: isqrt(top) < 2^64.
-    let mut x = u256(top.isqrt() + 1) << (shift / 2);
+    // An even shift leaving at most 64 bits.
+    let shift = (bits - 63) & !1;
+    let top = (n >> shift).as_limbs()[0];
+    // cannot overflow: sqrt_u64(top) < 2^32.
+    let mut x = U256::from(sqrt_u64(top) + 1) << (shift / 2);
     loop {
         // cannot overflow: sqrt(n) <= x < 2^129 and n / x < 2^128; x > 0.
         let y = (x + div_rem(n, x).map_or(U256::ZERO, |(q, _)| q)) >> 1usize;
