@@ -27,12 +27,139 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the devnode: a local chain that runs EVM and Stylus contracts, served over JSON-RPC with
+    /// Anvil's methods (see docs/DEVNODE.md). Stops on Ctrl-C or SIGTERM, writing `--state` if given.
+    Devnode(DevnodeArgs),
+}
+
+/// Options of `damm devnode`.
+#[derive(Debug, clap::Args)]
+struct DevnodeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port to listen on (nitro's devnode uses 8547); 0 picks a free port.
+    #[arg(long, short, default_value_t = 8547)]
+    port: u16,
+    /// Chain id (nitro's devnode: 412346).
+    #[arg(long, default_value_t = 412_346)]
+    chain_id: u64,
+    /// Number of funded dev accounts derived from the test mnemonic (nitro's dev key is always added).
+    #[arg(long, short, default_value_t = 10)]
+    accounts: u32,
+    /// Balance of each dev account, in ether.
+    #[arg(long, default_value_t = 10_000)]
+    balance: u64,
+    /// Mine a block every this many seconds instead of on every transaction.
+    #[arg(long, short, value_name = "SECONDS")]
+    block_time: Option<f64>,
+    /// Load the chain state from this file at start (if it exists) and write it there on exit.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Run Stylus programs without activating them first.
+    #[arg(long)]
+    auto_activate: bool,
+    /// Base fee of every block, in wei.
+    #[arg(long, default_value_t = 100_000_000)]
+    base_fee: u64,
+    /// Block gas limit.
+    #[arg(long, default_value_t = 1_125_899_906_842_624)]
+    gas_limit: u64,
+    /// Print the Stylus programs' console output.
+    #[arg(long)]
+    print_console: bool,
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::WasmSize { files, json } => wasm_size(&files, json),
+        Command::Devnode(args) => devnode(args),
     }
+}
+
+fn devnode(args: DevnodeArgs) -> Result<()> {
+    use damm_devnode::{DevnodeConfig, RpcServer, ServerConfig};
+    let block_time = match args.block_time {
+        Some(seconds) if !(seconds > 0.0 && seconds.is_finite()) => {
+            bail!("--block-time must be a positive number of seconds, got {seconds}")
+        }
+        Some(seconds) => Some(std::time::Duration::from_secs_f64(seconds)),
+        None => None,
+    };
+    let wei_per_ether = damm_devnode::rpc::api::WEI_PER_ETHER;
+    let config = ServerConfig {
+        host: args.host,
+        port: args.port,
+        node: DevnodeConfig {
+            chain_id: args.chain_id,
+            dev_accounts: args.accounts,
+            balance: alloy_primitives::U256::from(args.balance) * wei_per_ether,
+            block_gas_limit: args.gas_limit,
+            base_fee: args.base_fee,
+            wall_clock: true,
+            auto_activate: args.auto_activate,
+            print_console: args.print_console,
+            ..DevnodeConfig::default()
+        },
+        block_time,
+        state_file: args.state.clone(),
+    };
+    let server = RpcServer::spawn(config).context("cannot start the devnode")?;
+    println!(
+        "damm devnode v{}: EVM (revm) and Stylus (wasmi) on one chain",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!();
+    println!("Available Accounts");
+    println!("==================");
+    for (i, (address, _)) in server.dev_accounts().iter().enumerate() {
+        println!("({i}) {address} ({} ETH)", args.balance);
+    }
+    println!();
+    println!("Private Keys");
+    println!("==================");
+    for (i, (_, key)) in server.dev_accounts().iter().enumerate() {
+        println!("({i}) {key}");
+    }
+    println!();
+    println!("Wallet");
+    println!("==================");
+    println!("Mnemonic:          {}", damm_devnode::DEV_MNEMONIC);
+    println!("Derivation path:   m/44'/60'/0'/0/");
+    println!("(the last account is nitro's dev key)");
+    println!();
+    println!("Chain ID:          {}", args.chain_id);
+    println!("Base fee:          {} wei", args.base_fee);
+    println!("Gas limit:         {}", args.gas_limit);
+    match block_time {
+        Some(t) => println!("Block time:        {} s", t.as_secs_f64()),
+        None => println!("Block time:        automine (a block per transaction)"),
+    }
+    if let Some(state) = &args.state {
+        println!("State file:        {}", state.display());
+    }
+    println!();
+    println!("Listening on {}", server.local_addr());
+    wait_for_signal()?;
+    println!("\nShutting down");
+    server.shutdown().context("stopping the devnode")?;
+    Ok(())
+}
+
+/// Blocks until SIGINT (Ctrl-C) or SIGTERM.
+fn wait_for_signal() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    runtime.block_on(async {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    })?;
+    Ok(())
 }
 
 /// One line of `damm wasm-size --json`.

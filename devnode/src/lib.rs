@@ -5,7 +5,8 @@
 //! - [`stylus`]: the precompile provider that runs Stylus programs inside revm, and the module cache.
 //! - [`hostio`]: the `vm_hooks` host functions.
 //! - [`arb`]: the ArbSys and ArbWasm precompiles.
-//! - [`node`]: the chain: blocks, dev accounts, signed transactions, receipts.
+//! - [`node`]: the chain: blocks, the pool, dev accounts, signed transactions, receipts, snapshots.
+//! - [`rpc`]: the JSON-RPC server (Anvil's methods over HTTP).
 //!
 //! See `docs/DEVNODE.md` for what is emulated and what is approximate.
 
@@ -13,6 +14,8 @@ pub mod arb;
 pub mod hostio;
 pub mod node;
 pub mod program;
+pub mod rpc;
 pub mod stylus;
 
-pub use node::{Devnode, DevnodeConfig, NodeError, Receipt};
+pub use node::{Devnode, DevnodeConfig, NodeError, Receipt, DEV_MNEMONIC, NITRO_DEV_KEY};
+pub use rpc::{RpcServer, ServerConfig};
