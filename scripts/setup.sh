@@ -3,8 +3,14 @@
 #   - the wasm32-unknown-unknown target (Stylus contracts),
 #   - the nightly toolchain (cargo fuzz, nightly rustfmt for the import options in rustfmt.toml),
 #   - cargo-fuzz,
-#   - the pinned npm dev dependencies (package-lock.json): anvil, the reference dev node, and the
-#     Uniswap V2 core build artifacts (UniswapV2Factory, UniswapV2Pair, ERC20) the tests deploy.
+#   - the toolchains pinned by the contracts' rust-toolchain.toml files (what `cargo stylus` builds with),
+#     each with the wasm32-unknown-unknown target,
+#   - cargo-stylus (the official Stylus CLI, pinned version), installed with `cargo install --locked` into
+#     its own cached root: ${DAMM_TOOLS_DIR:-$HOME/.cache/damm-tools}/cargo-stylus-<version>/bin/cargo-stylus.
+#     It is not put on PATH; the tests find it by the same rule (cache that directory in CI),
+#   - the pinned npm dev dependencies (package-lock.json): anvil, the reference dev node, cast (Foundry's
+#     RPC client, for the devnode's conformance tests), and the Uniswap V2 core build artifacts
+#     (UniswapV2Factory, UniswapV2Pair, ERC20) the tests deploy.
 #
 # Safe to run from any directory and as often as wanted: when everything is in place it only checks
 # (a couple of seconds). npm dependencies are reinstalled (`npm ci`) only when node_modules is missing,
@@ -23,6 +29,10 @@ STAMP_FILE="node_modules/.damm-setup-stamp"
 UNISWAP_BUILD="node_modules/@uniswap/v2-core/build"
 UNISWAP_ARTIFACTS=(UniswapV2Factory UniswapV2Pair ERC20)
 MIN_NODE_MAJOR=20 # the anvil platform packages declare engines.node >= 20
+CARGO_STYLUS_VERSION="0.10.10"
+TOOLS_DIR="${DAMM_TOOLS_DIR:-$HOME/.cache/damm-tools}"
+CARGO_STYLUS_ROOT="$TOOLS_DIR/cargo-stylus-$CARGO_STYLUS_VERSION"
+CARGO_STYLUS_BIN="$CARGO_STYLUS_ROOT/bin/cargo-stylus"
 
 SUMMARY=()
 
@@ -102,7 +112,55 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 ok "cargo-fuzz: $(cargo fuzz --version 2>/dev/null)"
 
-# --- 5. npm dependencies ------------------------------------------------------------------------------
+# --- 5. toolchains pinned by the contracts (cargo stylus) ---------------------------------------------
+# `cargo stylus check/deploy` refuse a contract without a rust-toolchain.toml naming an exact channel, and
+# build it with that toolchain (rustup reads the file in the contract's directory).
+pinned_channels=()
+for toolchain_file in contracts/*/rust-toolchain.toml; do
+	[ -f "$toolchain_file" ] || continue
+	channel="$(sed -n 's/^[[:space:]]*channel[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$toolchain_file" | head -n1)"
+	[ -n "$channel" ] || die "$toolchain_file has no 'channel = \"...\"' line"
+	if [[ " ${pinned_channels[*]-} " != *" $channel "* ]]; then
+		pinned_channels+=("$channel")
+	fi
+done
+for channel in ${pinned_channels[@]+"${pinned_channels[@]}"}; do
+	toolchains="$(rustup toolchain list)" || die "'rustup toolchain list' failed"
+	if ! grep -q "^$channel-" <<<"$toolchains"; then
+		log "installing toolchain $channel (pinned by a contract's rust-toolchain.toml, used by cargo stylus)"
+		rustup toolchain install "$channel" --profile minimal --target "$WASM_TARGET" ||
+			die "could not install toolchain $channel ('rustup toolchain install $channel --profile minimal --target $WASM_TARGET' failed)"
+	fi
+	installed_targets="$(rustup target list --installed --toolchain "$channel")" ||
+		die "'rustup target list --installed --toolchain $channel' failed"
+	if ! grep -qx "$WASM_TARGET" <<<"$installed_targets"; then
+		log "adding rust target $WASM_TARGET to toolchain $channel"
+		rustup target add "$WASM_TARGET" --toolchain "$channel" ||
+			die "could not install rust target $WASM_TARGET for toolchain $channel"
+	fi
+	ok "toolchain $channel with $WASM_TARGET (pinned by the contracts' rust-toolchain.toml)"
+done
+
+# --- 6. cargo-stylus ----------------------------------------------------------------------------------
+# Its own install root per version, so a cached directory never holds a stale binary and a version bump
+# installs next to it. `cargo-stylus stylus --version` prints "stylus <version>".
+cargo_stylus_version() {
+	local out
+	out="$("$CARGO_STYLUS_BIN" stylus --version 2>/dev/null)" || return 1
+	sed -n 's/^stylus \([^ ]*\).*/\1/p' <<<"$out" | head -n1
+}
+if [ "$(cargo_stylus_version || true)" != "$CARGO_STYLUS_VERSION" ]; then
+	log "installing cargo-stylus $CARGO_STYLUS_VERSION into $CARGO_STYLUS_ROOT (cargo install --locked; about 12 minutes on 2 cores, then cached)"
+	mkdir -p "$TOOLS_DIR" || die "cannot create $TOOLS_DIR"
+	cargo install cargo-stylus --version "=$CARGO_STYLUS_VERSION" --locked --force --root "$CARGO_STYLUS_ROOT" >&2 ||
+		die "'cargo install cargo-stylus --version =$CARGO_STYLUS_VERSION --locked --root $CARGO_STYLUS_ROOT' failed"
+	got="$(cargo_stylus_version || true)"
+	[ "$got" = "$CARGO_STYLUS_VERSION" ] ||
+		die "cargo-stylus was installed but '$CARGO_STYLUS_BIN stylus --version' reports '${got:-nothing}', not $CARGO_STYLUS_VERSION"
+fi
+ok "cargo-stylus $CARGO_STYLUS_VERSION ($CARGO_STYLUS_BIN)"
+
+# --- 7. npm dependencies ------------------------------------------------------------------------------
 [ -f package.json ] || die "package.json is missing at the repository root ($REPO_ROOT)"
 [ -f package-lock.json ] || die "package-lock.json is missing at the repository root ($REPO_ROOT)"
 
@@ -129,6 +187,10 @@ esac
 anvil_native="node_modules/@foundry-rs/anvil-$anvil_platform/bin/anvil"
 anvil_wanted="$(node -p 'require("./package-lock.json").packages["node_modules/@foundry-rs/anvil"].version' 2>/dev/null)" ||
 	die "package-lock.json does not record @foundry-rs/anvil"
+# cast: same layout (launcher package + one native binary per platform package).
+cast_native="node_modules/@foundry-rs/cast-$anvil_platform/bin/cast"
+cast_wanted="$(node -p 'require("./package-lock.json").packages["node_modules/@foundry-rs/cast"].version' 2>/dev/null)" ||
+	die "package-lock.json does not record @foundry-rs/cast"
 
 # Checks node_modules; prints what is wrong (one line each) and fails if anything is.
 check_node_deps() {
@@ -147,6 +209,19 @@ check_node_deps() {
 		bad=1
 	elif [ "$(sed -n 's/^anvil Version: \([^ ]*\).*/\1/p' <<<"$out" | head -n1)" != "$anvil_wanted" ]; then
 		echo "anvil: expected version $anvil_wanted, got '$(head -n1 <<<"$out")'"
+		bad=1
+	fi
+	if [ -z "$anvil_platform" ]; then
+		echo "cast: no @foundry-rs/cast platform package for $(uname -s)-$(uname -m)"
+		bad=1
+	elif [ ! -x "$cast_native" ]; then
+		echo "cast: native binary $cast_native is missing (optional dependency @foundry-rs/cast-$anvil_platform not installed)"
+		bad=1
+	elif ! out="$("$cast_native" --version 2>&1)"; then
+		echo "cast: '$cast_native --version' failed: $(head -n1 <<<"$out")"
+		bad=1
+	elif [ "$(sed -n 's/^cast Version: \([^ ]*\).*/\1/p' <<<"$out" | head -n1)" != "$cast_wanted" ]; then
+		echo "cast: expected version $cast_wanted, got '$(head -n1 <<<"$out")'"
 		bad=1
 	fi
 	# Each artifact must hold deployable creation code: "bytecode" (= evm.bytecode.object), hex without 0x.
@@ -201,6 +276,7 @@ if ! problems="$(check_node_deps)"; then
 	exit 1
 fi
 ok "anvil $anvil_wanted ($anvil_native)"
+ok "cast $cast_wanted ($cast_native)"
 for name in "${UNISWAP_ARTIFACTS[@]}"; do
 	ok "uniswap artifact $UNISWAP_BUILD/$name.json"
 done

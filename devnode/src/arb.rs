@@ -2,11 +2,15 @@
 //!
 //! Activation records live in the storage of the ArbWasm account (slot = code hash), so they are journaled
 //! like any state: an activation in a reverted call or in an `eth_call` leaves nothing behind.
+//!
+//! The methods `cargo stylus` 0.10 calls are all here: `codehashVersion` (is the code already active?),
+//! `activateProgram` (simulated with `eth_call` for the data fee, then sent), and `activationGas` (read when
+//! the simulated activation fails, to tell "activations paused" from other failures).
 
 use std::rc::Rc;
 
-use alloy_primitives::{address, Address, Bytes, B256, U256};
-use alloy_sol_types::{sol, SolError, SolInterface};
+use alloy_primitives::{address, keccak256, Address, Bytes, Log, B256, U256};
+use alloy_sol_types::{sol, SolError, SolEvent, SolInterface};
 use revm::{
     context_interface::{ContextTr, Host, JournalTr},
     interpreter::{CallInputs, Gas, InstructionResult, InterpreterResult},
@@ -26,13 +30,15 @@ pub const ARBOS_VERSION: u64 = 42;
 
 /// Gas per ArbOS storage read a precompile method does (nitro's `StorageReadCost`).
 const STORAGE_READ_GAS: u64 = 800;
-/// Gas per ArbOS storage write.
-const STORAGE_WRITE_GAS: u64 = 20_000;
-/// Activation gas per byte of processed module (approximation of nitro's compile-time charge, calibrated
-/// on the stylus-sdk counter).
-pub const ACTIVATION_GAS_PER_BYTE: u64 = 118;
-/// Fixed part of the activation gas.
-pub const ACTIVATION_BASE_GAS: u64 = 14_000;
+/// Gas an activation costs beyond [`NITRO_ACTIVATION_GAS`]: the program record's storage, the
+/// `ProgramActivated` event and the precompile call, together 4,658 gas on nitro (its measured total for the
+/// counter, 1,685,258, less the transaction's 21,432 intrinsic gas and the up-front charge). Nitro's cost does
+/// not depend on the program's size (only the data fee does), and neither does the devnode's.
+pub const ACTIVATION_RECORD_GAS: u64 = 4_658;
+/// Nitro's constant up-front charge of every activation (1,659,168 gas, hard-coded in
+/// `ArbWasm.ActivateProgram` before ArbOS 60, its default `ActivationGas` parameter since), which
+/// `ArbWasm.activationGas()` reports.
+pub const NITRO_ACTIVATION_GAS: u64 = 1_659_168;
 
 sol! {
     /// ArbSys, the subset the devnode implements.
@@ -64,6 +70,15 @@ sol! {
         function expiryDays() external view returns (uint16 _days);
         function keepaliveDays() external view returns (uint16 _days);
         function blockCacheSize() external view returns (uint16 count);
+        function activationGas() external view returns (uint64 gas);
+
+        event ProgramActivated(
+            bytes32 indexed codehash,
+            bytes32 moduleHash,
+            address program,
+            uint256 dataFee,
+            uint16 version
+        );
 
         error ProgramNotWasm();
         error ProgramNotActivated();
@@ -202,6 +217,9 @@ pub(crate) fn arb_wasm(
         C::expiryDays(_) => ok(365u16.abi_encode(), inputs, read),
         C::keepaliveDays(_) => ok(31u16.abi_encode(), inputs, read),
         C::blockCacheSize(_) => ok(32u16.abi_encode(), inputs, read),
+        // An ArbOS 60 method, answered although the devnode reports ArbOS 42 (nitro before 60 reverts): tools
+        // such as `cargo stylus` read it to tell paused activations (a charge above 30,000,000) from failures.
+        C::activationGas(_) => ok(NITRO_ACTIVATION_GAS.abi_encode(), inputs, read),
         C::codehashVersion(call) => match activation(ctx, call.codehash) {
             Some(a) => ok(a.version.abi_encode(), inputs, read),
             None => not_activated(inputs),
@@ -262,7 +280,9 @@ fn with_program(
     }
 }
 
-/// `activateProgram(program)`: validates the program with nitro's rules, compiles it, and records it.
+/// `activateProgram(program)`: validates the program with nitro's rules, compiles it, records it, emits
+/// nitro's `ProgramActivated` event and, as nitro's `payActivationDataFee`, returns the value sent beyond the
+/// data fee (always 0 here) to the caller.
 fn activate(
     ctx: &mut DevContext,
     runtime: &Rc<StylusRuntime>,
@@ -288,9 +308,7 @@ fn activate(
         Err(message) => return revert(message.into_bytes(), inputs, STORAGE_READ_GAS),
     };
     let info = compiled.info;
-    let gas = ACTIVATION_BASE_GAS
-        .saturating_add(ACTIVATION_GAS_PER_BYTE.saturating_mul(info.wasm_size as u64))
-        .saturating_add(STORAGE_WRITE_GAS);
+    let gas = NITRO_ACTIVATION_GAS + ACTIVATION_RECORD_GAS;
     let record = Activation {
         version: STYLUS_VERSION,
         footprint: info.footprint,
@@ -300,10 +318,38 @@ fn activate(
     if !load_arb_wasm(ctx) || ctx.sstore(ARB_WASM, hash.into(), record.pack()).is_none() {
         return revert(Vec::new(), inputs, STORAGE_READ_GAS);
     }
+    // The data fee is 0, as on the node STYLUS_NOTES measured: all the value sent along (revm moved it to
+    // ArbWasm before the precompile ran) goes back to the caller, as nitro's `payActivationDataFee` repays
+    // `value - dataFee`. Nothing to repay for a DELEGATECALL/CALLCODE (no value moved).
+    let data_fee = U256::ZERO;
+    if let Some(value) = inputs.transfer_value().filter(|v| !v.is_zero()) {
+        let repaid = ctx
+            .journal_mut()
+            .transfer(ARB_WASM, inputs.caller, value.saturating_sub(data_fee));
+        if !matches!(repaid, Ok(None)) {
+            return revert(Vec::new(), inputs, STORAGE_READ_GAS);
+        }
+    }
+    // Nitro's event. `moduleHash` is nitro's hash of the compiled (WAVM) module, which the devnode does not
+    // build: it stands in the keccak of the decompressed WebAssembly. The event's gas is in the calibrated
+    // activation gas.
+    let module_hash = crate::program::decompress_program(&code)
+        .map(keccak256)
+        .unwrap_or_default();
+    let event = ArbWasm::ProgramActivated {
+        codehash: hash,
+        moduleHash: module_hash,
+        program,
+        dataFee: data_fee,
+        version: STYLUS_VERSION,
+    };
+    ctx.journal_mut().log(Log {
+        address: ARB_WASM,
+        data: event.encode_log_data(),
+    });
     // A freshly activated program counts as recent for the rest of the block (the recent-programs cache lives
     // one block, `StylusRuntime::begin_block`); with one transaction per block, a later call pays the
     // not-cached init gas, as every call on the nitro node STYLUS_NOTES measured did.
     runtime.touch_recent(hash);
-    // The data fee is 0, as on the node STYLUS_NOTES measured; value sent along is kept by ArbWasm.
-    ok((STYLUS_VERSION, U256::ZERO).abi_encode(), inputs, gas)
+    ok((STYLUS_VERSION, data_fee).abi_encode(), inputs, gas)
 }

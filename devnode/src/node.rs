@@ -7,7 +7,10 @@
 //! filled. With automine off ([`Devnode::set_automine`]), transactions wait until [`Devnode::mine`], which
 //! the RPC server calls on its block-time interval.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    rc::Rc,
+};
 
 use alloy_consensus::{
     proofs, transaction::SignerRecoverable, Eip658Value, Header, ReceiptEnvelope, ReceiptWithBloom,
@@ -370,7 +373,8 @@ struct Chain {
     transactions: HashMap<B256, (StoredTx, Receipt)>,
     pool: Vec<StoredTx>,
     /// States after recent blocks (the latest block's is the live state).
-    history: VecDeque<(u64, DevDb)>,
+    /// (Shared, so that a snapshot of the chain does not copy them.)
+    history: VecDeque<(u64, Rc<DevDb>)>,
     /// Seconds added to the wall clock by `evm_increaseTime` (wall-clock mode), or to the next block's
     /// timestamp (deterministic mode).
     time_offset: i64,
@@ -510,7 +514,7 @@ impl Devnode {
         }];
         self.chain.first_block = number;
         self.chain.block_numbers = HashMap::from([(hash, number)]);
-        self.chain.history = VecDeque::from([(number, self.evm.ctx.db_ref().clone())]);
+        self.chain.history = VecDeque::from([(number, Rc::new(self.evm.ctx.db_ref().clone()))]);
     }
 
     /// The header fields every block has from Cancun and Prague on (no blobs, withdrawals or requests).
@@ -688,7 +692,7 @@ impl Devnode {
             .history
             .iter()
             .find(|(n, _)| *n == number)
-            .map(|(_, db)| db)
+            .map(|(_, db)| &**db)
             .ok_or(NodeError::StateUnavailable(number))
     }
 
@@ -1007,11 +1011,10 @@ impl Devnode {
         }
         self.pending = None;
         if self.config.history > 0 {
-            // The previous head's state: the live state before this block's changes is gone, so keep the
-            // state after each block as it is sealed.
+            // The state after each block, as it is sealed (the live state moves on).
             self.chain
                 .history
-                .push_back((number, self.evm.ctx.db_ref().clone()));
+                .push_back((number, Rc::new(self.evm.ctx.db_ref().clone())));
             while self.chain.history.len() > self.config.history {
                 self.chain.history.pop_front();
             }
