@@ -5,12 +5,14 @@
 //! - [`stylus`]: the precompile provider that runs Stylus programs inside revm, and the module cache.
 //! - [`hostio`]: the `vm_hooks` host functions.
 //! - [`arb`]: the ArbSys and ArbWasm precompiles.
+//! - [`deployer`]: the StylusDeployer (deploy, activate and initialise in one transaction).
 //! - [`node`]: the chain: blocks, the pool, dev accounts, signed transactions, receipts, snapshots.
 //! - [`rpc`]: the JSON-RPC server (Anvil's methods over HTTP).
 //!
 //! See `docs/DEVNODE.md` for what is emulated and what is approximate.
 
 pub mod arb;
+pub mod deployer;
 pub mod hostio;
 pub mod node;
 pub mod program;

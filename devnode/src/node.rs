@@ -460,7 +460,7 @@ impl Devnode {
             );
         }
         // Nitro's precompile accounts hold the code 0xFE, so they are never empty.
-        for address in [arb::ARB_SYS, arb::ARB_WASM] {
+        for address in [arb::ARB_SYS, arb::ARB_WASM, crate::deployer::STYLUS_DEPLOYER] {
             let code = Bytecode::new_raw(Bytes::from_static(&[0xFE]));
             ctx.journaled_state
                 .database

@@ -36,7 +36,7 @@ use revm::{
 };
 use wasmi::{Engine, Linker, Module, Store};
 
-use crate::{arb, hostio, hostio::HostState, program};
+use crate::{arb, deployer, hostio, hostio::HostState, program};
 
 /// The devnode's database: everything in memory.
 pub type DevDb = CacheDB<EmptyDB>;
@@ -405,6 +405,9 @@ impl StylusPrecompiles {
         }
         if inputs.bytecode_address == arb::ARB_WASM {
             return Ok(Some(arb::arb_wasm(ctx, &self.runtime, inputs)));
+        }
+        if inputs.bytecode_address == deployer::STYLUS_DEPLOYER {
+            return Ok(Some(deployer::run(ctx, &self.runtime, inputs)));
         }
         if let Some(result) =
             <EthPrecompiles as PrecompileProvider<DevContext>>::run(&mut self.eth, ctx, inputs)?

@@ -560,13 +560,14 @@ impl EthApi {
             .filter_map(|hash| self.node.transaction(*hash))
             .map(|(tx, _)| tx.envelope.clone())
             .collect();
-        // The size of the block's RLP: header, transactions, no ommers, no withdrawals.
+        // The size of the block's RLP: header, transactions, no ommers (and, as Anvil counts it, no
+        // withdrawals list).
         let size = alloy_rlp::Encodable::length(&alloy_consensus::Block {
             header: block.header.clone(),
             body: alloy_consensus::BlockBody {
                 transactions: envelopes,
-                ommers: Vec::new(),
-                withdrawals: Some(Default::default()),
+                ommers: Vec::<alloy_consensus::Header>::new(),
+                withdrawals: None,
             },
         });
         let rpc: RpcBlock = RpcBlock {
