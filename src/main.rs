@@ -1,6 +1,6 @@
 //! The `damm` command-line tool.
 
-use std::path::PathBuf;
+use std::{io::Write, path::PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -141,7 +141,8 @@ fn devnode(args: DevnodeArgs) -> Result<()> {
     println!();
     println!("Listening on {}", server.local_addr());
     wait_for_signal()?;
-    println!("\nShutting down");
+    // stdout may be gone by now (a closed pipe): the shutdown must not fail on it.
+    let _ = writeln!(std::io::stdout(), "\nShutting down");
     server.shutdown().context("stopping the devnode")?;
     Ok(())
 }
