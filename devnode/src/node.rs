@@ -52,12 +52,18 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 /// The funded key of nitro's devnode, funded here too so scripts written for it run unchanged.
 pub const NITRO_DEV_KEY: &str = "0xb6b15c8cb491557369f3c7d2c287b053eb229daa9c22138887752191c9520659";
 
-/// The signature given to transactions sent from impersonated accounts (they have no key): `r = s = 1`.
-const IMPERSONATED_SIGNATURE: Signature = Signature::new(
-    U256::from_limbs([1, 0, 0, 0]),
-    U256::from_limbs([1, 0, 0, 0]),
-    false,
-);
+/// The signature given to transactions sent from impersonated accounts (they have no key): `r = s = 0`,
+/// as Anvil signs them.
+const IMPERSONATED_SIGNATURE: Signature = Signature::new(U256::ZERO, U256::ZERO, false);
+
+/// The hash of a transaction from an impersonated account, as Anvil computes it: the keccak of its network
+/// encoding (for a typed transaction, the RLP string around type and payload) followed by the sender.
+fn impersonated_hash(envelope: &TxEnvelope, from: Address) -> B256 {
+    let mut preimage = Vec::with_capacity(envelope.encode_2718_len() + 24);
+    alloy_rlp::Encodable::encode(envelope, &mut preimage);
+    preimage.extend_from_slice(from.as_slice());
+    keccak256(preimage)
+}
 
 /// How the node is set up.
 #[derive(Debug, Clone)]
@@ -1196,7 +1202,7 @@ impl Devnode {
         let hash = if self.signers.iter().any(|s| s.address() == from) {
             *envelope.tx_hash()
         } else {
-            keccak256([envelope.encoded_2718().as_slice(), from.as_slice()].concat())
+            impersonated_hash(&envelope, from)
         };
         self.submit(StoredTx { envelope, from, hash })
     }
@@ -1220,7 +1226,7 @@ impl Devnode {
             input: request.input.clone(),
         };
         let envelope = TxEnvelope::from(tx.into_signed(IMPERSONATED_SIGNATURE));
-        let hash = keccak256([envelope.encoded_2718().as_slice(), request.from.as_slice()].concat());
+        let hash = impersonated_hash(&envelope, request.from);
         self.submit(StoredTx {
             envelope,
             from: request.from,
