@@ -127,9 +127,22 @@ done
 for channel in ${pinned_channels[@]+"${pinned_channels[@]}"}; do
 	toolchains="$(rustup toolchain list)" || die "'rustup toolchain list' failed"
 	if ! grep -q "^$channel-" <<<"$toolchains"; then
-		log "installing toolchain $channel (pinned by a contract's rust-toolchain.toml, used by cargo stylus)"
-		rustup toolchain install "$channel" --profile minimal --target "$WASM_TARGET" ||
-			die "could not install toolchain $channel ('rustup toolchain install $channel --profile minimal --target $WASM_TARGET' failed)"
+		# When the pinned version is the installed stable one, the toolchain is already here under another
+		# name: make the version name point at it (rustup treats a directory named <version>-<host> under
+		# toolchains/ as that release) rather than download it again, which a machine without access to
+		# static.rust-lang.org cannot do.
+		host="$(rustc -vV | sed -n 's/^host: //p')"
+		stable_version="$(rustup run stable rustc --version 2>/dev/null | cut -d' ' -f2 || true)"
+		toolchains_dir="${RUSTUP_HOME:-$HOME/.rustup}/toolchains"
+		if [ -n "$host" ] && [ "$stable_version" = "$channel" ] && [ -d "$toolchains_dir/stable-$host" ]; then
+			log "toolchain $channel is the installed stable toolchain: linking $toolchains_dir/$channel-$host to it"
+			ln -sfn "$toolchains_dir/stable-$host" "$toolchains_dir/$channel-$host" ||
+				die "could not link $toolchains_dir/$channel-$host to the stable toolchain"
+		else
+			log "installing toolchain $channel (pinned by a contract's rust-toolchain.toml, used by cargo stylus)"
+			rustup toolchain install "$channel" --profile minimal --target "$WASM_TARGET" ||
+				die "could not install toolchain $channel ('rustup toolchain install $channel --profile minimal --target $WASM_TARGET' failed)"
+		fi
 	fi
 	installed_targets="$(rustup target list --installed --toolchain "$channel")" ||
 		die "'rustup target list --installed --toolchain $channel' failed"
