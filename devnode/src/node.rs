@@ -164,10 +164,16 @@ pub struct Receipt {
 impl Receipt {
     /// The consensus receipt (what the block's receipts root commits to).
     pub fn envelope(&self) -> ReceiptEnvelope {
+        self.envelope_with_logs(self.logs.clone())
+    }
+
+    /// The consensus receipt with its logs in another shape (the RPC's logs carry block and index fields);
+    /// the bloom is the logs'.
+    pub fn envelope_with_logs<T>(&self, logs: Vec<T>) -> ReceiptEnvelope<T> {
         let receipt = alloy_consensus::Receipt {
             status: Eip658Value::Eip658(self.status),
             cumulative_gas_used: self.cumulative_gas_used,
-            logs: self.logs.clone(),
+            logs,
         };
         let with_bloom = ReceiptWithBloom::new(receipt, logs_bloom(self.logs.iter()));
         match self.tx_type {
@@ -709,12 +715,9 @@ impl Devnode {
     /// As [`Self::state_at`].
     pub fn account_at(&self, address: Address, block: BlockRef) -> Result<AccountInfo, NodeError> {
         let db = self.state_at(block)?;
-        let mut info = db.basic_ref(address).ok().flatten().unwrap_or_default();
+        let mut info = with_code(db, db.basic_ref(address).ok().flatten().unwrap_or_default());
         if block == BlockRef::Pending {
             info.nonce = self.pending_nonce(address);
-        }
-        if info.code.is_none() && info.code_hash != revm::primitives::KECCAK_EMPTY {
-            info.code = db.code_by_hash_ref(info.code_hash).ok();
         }
         Ok(info)
     }
@@ -798,10 +801,7 @@ impl Devnode {
     }
 
     fn modify_account(&mut self, address: Address, change: impl FnOnce(&mut AccountInfo)) {
-        let mut info = self.account(address).unwrap_or_default();
-        if info.code.is_none() && info.code_hash != revm::primitives::KECCAK_EMPTY {
-            info.code = self.evm.ctx.db_ref().code_by_hash_ref(info.code_hash).ok();
-        }
+        let mut info = with_code(self.evm.ctx.db_ref(), self.account(address).unwrap_or_default());
         change(&mut info);
         self.evm
             .ctx
@@ -1138,15 +1138,11 @@ impl Devnode {
         self.send_raw(&raw)
     }
 
-    /// Signs `request` with the sender's dev key as an EIP-1559 transaction, returning its 2718 encoding.
-    ///
-    /// # Errors
-    ///
-    /// [`NodeError::UnknownSender`] if the sender is not a dev account.
-    pub fn sign(&self, request: &TxRequest) -> Result<Vec<u8>, NodeError> {
-        let tx = TxEip1559 {
+    /// `request` as an EIP-1559 transaction paying the base fee, no tip.
+    fn eip1559(&self, request: &TxRequest, nonce: u64) -> TxEip1559 {
+        TxEip1559 {
             chain_id: self.config.chain_id,
-            nonce: self.pending_nonce(request.from),
+            nonce,
             gas_limit: request.gas_limit.unwrap_or(DEFAULT_GAS),
             max_fee_per_gas: u128::from(self.config.base_fee),
             max_priority_fee_per_gas: 0,
@@ -1154,7 +1150,16 @@ impl Devnode {
             value: request.value,
             access_list: Default::default(),
             input: request.input.clone(),
-        };
+        }
+    }
+
+    /// Signs `request` with the sender's dev key as an EIP-1559 transaction, returning its 2718 encoding.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::UnknownSender`] if the sender is not a dev account.
+    pub fn sign(&self, request: &TxRequest) -> Result<Vec<u8>, NodeError> {
+        let tx = self.eip1559(request, self.pending_nonce(request.from));
         Ok(self
             .sign_typed(request.from, TypedTx::Eip1559(tx))?
             .encoded_2718())
@@ -1214,17 +1219,7 @@ impl Devnode {
     ///
     /// As [`Self::submit`].
     pub fn send_unsigned(&mut self, request: &TxRequest) -> Result<Receipt, NodeError> {
-        let tx = TxEip1559 {
-            chain_id: self.config.chain_id,
-            nonce: self.nonce(request.from),
-            gas_limit: request.gas_limit.unwrap_or(DEFAULT_GAS),
-            max_fee_per_gas: u128::from(self.config.base_fee),
-            max_priority_fee_per_gas: 0,
-            to: request.to.map_or(TxKind::Create, TxKind::Call),
-            value: request.value,
-            access_list: Default::default(),
-            input: request.input.clone(),
-        };
+        let tx = self.eip1559(request, self.nonce(request.from));
         let envelope = TxEnvelope::from(tx.into_signed(IMPERSONATED_SIGNATURE));
         let hash = impersonated_hash(&envelope, request.from);
         self.submit(StoredTx {
@@ -1576,12 +1571,17 @@ fn tx_env(tx: &StoredTx) -> TxEnv {
     }
 }
 
+/// `info` with its code filled in from `db` (the database keeps code apart, by hash).
+fn with_code(db: &DevDb, mut info: AccountInfo) -> AccountInfo {
+    if info.code.is_none() && info.code_hash != revm::primitives::KECCAK_EMPTY {
+        info.code = db.code_by_hash_ref(info.code_hash).ok();
+    }
+    info
+}
+
 fn apply_overrides(db: &mut DevDb, overrides: &[(Address, AccountOverride)]) {
     for (address, o) in overrides {
-        let mut info = db.basic_ref(*address).ok().flatten().unwrap_or_default();
-        if info.code.is_none() && info.code_hash != revm::primitives::KECCAK_EMPTY {
-            info.code = db.code_by_hash_ref(info.code_hash).ok();
-        }
+        let mut info = with_code(db, db.basic_ref(*address).ok().flatten().unwrap_or_default());
         if let Some(balance) = o.balance {
             info.balance = balance;
         }

@@ -663,7 +663,7 @@ impl EthApi {
                 let Some(receipt) = self.node.receipt(*hash) else {
                     continue;
                 };
-                for (log, _) in rpc_logs(receipt, Some(block.timestamp)) {
+                for log in rpc_logs(receipt, Some(block.timestamp)) {
                     if filter.matches_address(log.address()) && filter.matches_topics(log.topics()) {
                         logs.push(log);
                     }
@@ -833,46 +833,27 @@ fn with_hash(envelope: TxEnvelope, hash: B256) -> TxEnvelope {
     }
 }
 
-fn rpc_logs(receipt: &Receipt, timestamp: Option<u64>) -> Vec<(RpcLog, u64)> {
+fn rpc_logs(receipt: &Receipt, timestamp: Option<u64>) -> Vec<RpcLog> {
     receipt
         .logs
         .iter()
-        .enumerate()
-        .map(|(i, log)| {
-            let index = receipt.first_log_index + i as u64;
-            (
-                RpcLog {
-                    inner: log.clone(),
-                    block_hash: Some(receipt.block_hash),
-                    block_number: Some(receipt.block_number),
-                    block_timestamp: timestamp,
-                    transaction_hash: Some(receipt.transaction_hash),
-                    transaction_index: Some(receipt.transaction_index),
-                    log_index: Some(index),
-                    removed: false,
-                },
-                index,
-            )
+        .zip(receipt.first_log_index..)
+        .map(|(log, index)| RpcLog {
+            inner: log.clone(),
+            block_hash: Some(receipt.block_hash),
+            block_number: Some(receipt.block_number),
+            block_timestamp: timestamp,
+            transaction_hash: Some(receipt.transaction_hash),
+            transaction_index: Some(receipt.transaction_index),
+            log_index: Some(index),
+            removed: false,
         })
         .collect()
 }
 
 fn rpc_receipt(receipt: &Receipt, timestamp: Option<u64>) -> TransactionReceipt {
-    let logs: Vec<RpcLog> = rpc_logs(receipt, timestamp).into_iter().map(|(l, _)| l).collect();
-    let consensus = alloy_consensus::Receipt {
-        status: alloy_consensus::Eip658Value::Eip658(receipt.status),
-        cumulative_gas_used: receipt.cumulative_gas_used,
-        logs,
-    };
-    let bloom = alloy_primitives::logs_bloom(receipt.logs.iter());
-    let with_bloom = alloy_consensus::ReceiptWithBloom::new(consensus, bloom);
-    let envelope = match receipt.tx_type {
-        0 => alloy_consensus::ReceiptEnvelope::Legacy(with_bloom),
-        1 => alloy_consensus::ReceiptEnvelope::Eip2930(with_bloom),
-        _ => alloy_consensus::ReceiptEnvelope::Eip1559(with_bloom),
-    };
     TransactionReceipt {
-        inner: envelope,
+        inner: receipt.envelope_with_logs(rpc_logs(receipt, timestamp)),
         transaction_hash: receipt.transaction_hash,
         transaction_index: Some(receipt.transaction_index),
         block_hash: Some(receipt.block_hash),
