@@ -286,9 +286,19 @@ async fn time_snapshots_and_dev_setters() {
         .timestamp;
     assert!(b2 >= head + 1_000 + 3_600, "the offset moves time on");
     assert_eq!(b3, b2 + 10, "anvil_mine's interval");
-    // A timestamp in the past is refused.
+    // A timestamp in the past is refused, by either method.
     let (code, _) = error_code(p.anvil_set_next_block_timestamp(head).await);
     assert_eq!(code, -32602);
+    let (code, _) = error_code(p.raw_request::<_, String>("evm_mine".into(), (head,)).await);
+    assert_eq!(code, -32602);
+    // Fee history over the last blocks: the fixed base fee, no tips.
+    let history = p
+        .get_fee_history(3, alloy::eips::BlockNumberOrTag::Latest, &[50.0])
+        .await
+        .unwrap();
+    assert_eq!(history.oldest_block, 2);
+    assert_eq!(history.base_fee_per_gas, vec![100_000_000u128; 4]);
+    assert_eq!(history.reward, Some(vec![vec![0u128]; 3]));
 
     let target = address!("0x000000000000000000000000000000000000c0de");
     let snapshot = p.anvil_snapshot().await.unwrap();

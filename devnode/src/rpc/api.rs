@@ -198,13 +198,7 @@ impl EthApi {
             R::IncreaseTime(seconds) => ok(self.node.increase_time(seconds.0)),
             R::GetAutomine => ok(self.node.automine()),
             R::SetNextBlockTimestamp(timestamp) => {
-                if timestamp.0 <= self.node.head().timestamp {
-                    return Err(RpcError::invalid_params(format!(
-                        "Timestamp error: {} is lower than or equal to previous block's timestamp",
-                        timestamp.0
-                    )));
-                }
-                self.node.set_next_block_timestamp(timestamp.0);
+                self.set_next_timestamp(timestamp.0)?;
                 Ok(Value::Null)
             }
             R::Snapshot => Ok(quantity(self.node.snapshot())),
@@ -297,6 +291,9 @@ impl EthApi {
 
     fn fee_history(&self, count: u64, newest: BlockNumberOrTag, percentiles: Option<Vec<f64>>) -> RpcResult {
         let newest = self.tag_number(newest).min(self.node.head().number);
+        if newest < self.node.first_block() {
+            return Err(NodeError::BlockNotFound.into());
+        }
         let count = count.min(1024).min(newest + 1 - self.node.first_block());
         let oldest = newest + 1 - count;
         let blocks: Vec<&Block> = (oldest..=newest).filter_map(|n| self.node.block(n)).collect();
@@ -783,13 +780,24 @@ impl EthApi {
                 (timestamp.map(|t| t.0), blocks.map_or(1, |b| b.0))
             }
         };
-        for index in 0..blocks {
-            if let (Some(timestamp), 0) = (timestamp, index) {
-                self.node.set_next_block_timestamp(timestamp);
-            }
+        if let Some(timestamp) = timestamp {
+            self.set_next_timestamp(timestamp)?;
+        }
+        for _ in 0..blocks {
             self.node.mine();
         }
         Ok(Value::String("0x0".to_owned()))
+    }
+
+    /// Sets the next block's timestamp, which must be after the latest block's.
+    fn set_next_timestamp(&mut self, timestamp: u64) -> Result<(), RpcError> {
+        if timestamp <= self.node.head().timestamp {
+            return Err(RpcError::invalid_params(format!(
+                "Timestamp error: {timestamp} is lower than or equal to previous block's timestamp"
+            )));
+        }
+        self.node.set_next_block_timestamp(timestamp);
+        Ok(())
     }
 }
 

@@ -291,7 +291,15 @@ fn node_loop(api: &mut EthApi, rx: &mpsc::Receiver<NodeMessage>) {
         };
         match message {
             Some(NodeMessage::Request(body, reply)) => {
-                let response = api.handle_body(&body);
+                // A bug in one method must not take the node down with it: the request gets an internal
+                // error and the server goes on.
+                let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| api.handle_body(&body)))
+                    .unwrap_or_else(|_| {
+                        serde_json::json!({
+                            "jsonrpc": "2.0", "id": null,
+                            "error": { "code": error::INTERNAL_ERROR, "message": "internal error: the request panicked" }
+                        })
+                    });
                 let _ = reply.send(serde_json::to_vec(&response).unwrap_or_default());
             }
             Some(NodeMessage::Shutdown) => return,
