@@ -46,6 +46,13 @@ sol! {
     }
 
     #[sol(rpc)]
+    interface IConstructed {
+        function number() external view returns (uint256);
+        function owner() external view returns (address);
+        function endowment() external view returns (uint256);
+    }
+
+    #[sol(rpc)]
     interface IArbWasm {
         function activateProgram(address program) external payable returns (uint16 version, uint256 dataFee);
         function codehashVersion(bytes32 codehash) external view returns (uint16 version);
@@ -158,18 +165,18 @@ async fn run(what: &str, mut command: tokio::process::Command) -> String {
     text
 }
 
-/// `cargo-stylus stylus <args>` in `contracts/stylus-counter`, as `cargo stylus <args>` run there by a user.
+/// `cargo-stylus stylus <args>` in `contracts/<contract>`, as `cargo stylus <args>` run there by a user.
 ///
 /// The environment cargo gives a test is removed (`CARGO` and `RUSTUP_TOOLCHAIN` would override the toolchain
 /// the contract's `rust-toolchain.toml` pins), and the build goes to its own target directory: the test's
 /// `cargo` holds the workspace target directory's lock while the test runs.
-fn cargo_stylus_command(args: &[&str]) -> tokio::process::Command {
+fn cargo_stylus_command(contract: &str, args: &[&str]) -> tokio::process::Command {
     let workspace = common::workspace();
     let mut command = tokio::process::Command::new(cargo_stylus());
     command
         .arg("stylus")
         .args(args)
-        .current_dir(workspace.join("contracts/stylus-counter"))
+        .current_dir(workspace.join("contracts").join(contract))
         .env("CARGO_TARGET_DIR", workspace.join("target/stylus-tooling"))
         .env("NO_COLOR", "1");
     for (key, _) in std::env::vars_os() {
@@ -228,7 +235,7 @@ async fn cargo_stylus_checks_deploys_and_activates_the_counter_on_the_devnode() 
     // ProgramNotActivated), and simulates the activation with eth_call and a state override for the data fee.
     let out = run(
         "cargo stylus check",
-        cargo_stylus_command(&["check", "--endpoint", &url]),
+        cargo_stylus_command("stylus-counter", &["check", "--endpoint", &url]),
     )
     .await;
     assert!(
@@ -240,14 +247,17 @@ async fn cargo_stylus_checks_deploys_and_activates_the_counter_on_the_devnode() 
     // nitro's dev key and sent with eth_sendRawTransaction.
     let out = run(
         "cargo stylus deploy",
-        cargo_stylus_command(&[
-            "deploy",
-            "--endpoint",
-            &url,
-            "--private-key",
-            NITRO_DEV_KEY,
-            "--no-verify",
-        ]),
+        cargo_stylus_command(
+            "stylus-counter",
+            &[
+                "deploy",
+                "--endpoint",
+                &url,
+                "--private-key",
+                NITRO_DEV_KEY,
+                "--no-verify",
+            ],
+        ),
     )
     .await;
     let counter = address_after(&out, "deployed code at address:")
@@ -321,6 +331,72 @@ async fn cargo_stylus_checks_deploys_and_activates_the_counter_on_the_devnode() 
             "a second activation should revert with ProgramUpToDate: {e}"
         ),
     }
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cargo_stylus_deploys_a_contract_with_a_constructor_through_the_deployer() {
+    let server = RpcServer::spawn(ServerConfig::default()).expect("the RPC server starts");
+    let url = server.url();
+    let owner = "0x00000000000000000000000000000000000000aa";
+    // A constructor makes the tool send one transaction to the StylusDeployer: create, activate and call
+    // the constructor (with 0.001 ether) at once.
+    let out = run(
+        "cargo stylus deploy (constructor)",
+        cargo_stylus_command(
+            "stylus-constructed",
+            &[
+                "deploy",
+                "--endpoint",
+                &url,
+                "--private-key",
+                NITRO_DEV_KEY,
+                "--no-verify",
+                "--constructor-value",
+                "0.001",
+                "--constructor-args",
+                "42",
+                owner,
+            ],
+        ),
+    )
+    .await;
+    let address = address_after(&out, "deployed code at address:")
+        .unwrap_or_else(|| panic!("no deployed address in the output of cargo stylus deploy:\n{out}"));
+    let provider = ProviderBuilder::new().connect_http(url.parse().expect("the server URL parses"));
+    let contract = IConstructed::new(address, &provider);
+    assert_eq!(contract.number().call().await.expect("number()"), U256::from(42));
+    assert_eq!(
+        contract.owner().call().await.expect("owner()"),
+        owner.parse::<Address>().unwrap()
+    );
+    assert_eq!(
+        contract.endowment().call().await.expect("endowment()"),
+        U256::from(10u64).pow(U256::from(15u64)),
+        "the constructor received the value"
+    );
+    assert_eq!(
+        provider.get_balance(address).await.expect("eth_getBalance"),
+        U256::from(10u64).pow(U256::from(15u64))
+    );
+    let code = provider.get_code_at(address).await.expect("eth_getCode");
+    let arb_wasm = IArbWasm::new(ARB_WASM, &provider);
+    assert_eq!(
+        arb_wasm
+            .codehashVersion(keccak256(&code))
+            .call()
+            .await
+            .expect("activated by the deployer"),
+        2
+    );
+    // The deployer kept nothing.
+    assert_eq!(
+        provider
+            .get_balance(damm_devnode::deployer::STYLUS_DEPLOYER)
+            .await
+            .expect("eth_getBalance"),
+        U256::ZERO
+    );
     drop(server);
 }
 
