@@ -21,7 +21,8 @@
 //! [`wide`] (fixed-point primitives), [`curve`] (concentrated liquidity), [`compounding`] (constant product),
 //! [`fee`] (fee primitives and split), [`dynamic_fee`] (volatility accumulator), [`pool`] (swaps and their
 //! application to a pool state), [`liquidity`] (adding/removing liquidity, initial pool), [`position`] (position
-//! fee accrual) and [`reward`] (liquidity mining).
+//! fee accrual), [`reward`] (liquidity mining) and [`vault`] (the vault's pool accounting: liquidity, health factor,
+//! shares, withdrawals, LP burns).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub mod compounding;
@@ -34,6 +35,7 @@ pub mod liquidity;
 pub mod pool;
 pub mod position;
 pub mod reward;
+pub mod vault;
 pub mod wide;
 
 pub use dynamic_fee::DynamicFee;
