@@ -70,28 +70,27 @@ fn transfer(to: Address, value: u64) -> TransactionRequest {
         .with_value(U256::from(value))
 }
 
+/// Sends `tx` through the node and waits for its receipt.
+async fn mined(p: &impl Provider, tx: TransactionRequest) -> alloy::rpc::types::TransactionReceipt {
+    p.send_transaction(tx)
+        .await
+        .expect("transaction accepted")
+        .get_receipt()
+        .await
+        .expect("transaction mined")
+}
+
 #[tokio::test]
 async fn transfers_mine_one_block_each_and_history_is_queryable() {
     let server = plain();
     let p = provider(&server);
     assert_eq!(p.get_chain_id().await.unwrap(), 412_346);
     let before = p.get_balance(BOB).await.unwrap();
-    let receipt = p
-        .send_transaction(transfer(BOB, 1_000))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, transfer(BOB, 1_000)).await;
     assert!(receipt.status());
     assert_eq!(receipt.gas_used, 21_000);
     assert_eq!(receipt.block_number, Some(1));
-    p.send_transaction(transfer(BOB, 2_000))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    mined(&p, transfer(BOB, 2_000)).await;
     assert_eq!(p.get_block_number().await.unwrap(), 2);
     // The balance at each block, not only the latest.
     assert_eq!(p.get_balance(BOB).block_id(0.into()).await.unwrap(), before);
@@ -204,13 +203,7 @@ async fn interval_mining_holds_transactions_until_the_block_time() {
     );
     // Back to automine.
     p.anvil_set_auto_mine(true).await.unwrap();
-    let receipt = p
-        .send_transaction(transfer(BOB, 5))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, transfer(BOB, 5)).await;
     assert!(receipt.status());
 }
 
@@ -230,13 +223,7 @@ async fn impersonated_accounts_send_without_a_key() {
     assert_eq!((code, message.as_str()), (-32602, "No Signer available"));
     p.anvil_impersonate_account(whale).await.unwrap();
     // alloy's nonce cache moved on after the refused send: give the nonce.
-    let receipt = p
-        .send_transaction(request.clone().with_nonce(0))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, request.clone().with_nonce(0)).await;
     assert!(receipt.status());
     assert_eq!(receipt.from, whale);
     let tx = p
@@ -345,12 +332,7 @@ async fn the_state_file_carries_the_chain_across_restarts() {
     let head = {
         let server = server(config.clone());
         let p = provider(&server);
-        p.send_transaction(transfer(target, 12_345))
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        mined(&p, transfer(target, 12_345)).await;
         p.anvil_set_storage_at(target, U256::from(3), B256::with_last_byte(4))
             .await
             .unwrap();
@@ -372,13 +354,7 @@ async fn the_state_file_carries_the_chain_across_restarts() {
         U256::from(4)
     );
     assert_eq!(p.get_transaction_count(ALICE).await.unwrap(), 1);
-    let receipt = p
-        .send_transaction(transfer(target, 1))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, transfer(target, 1)).await;
     assert_eq!(receipt.block_number, Some(head + 1));
     drop(server);
     // A file that is not a state file is refused by name.
@@ -468,18 +444,8 @@ async fn polling_filters_return_each_change_once() {
     let logs_id = p.new_filter(&filter).await.unwrap();
     let blocks_id = p.new_block_filter().await.unwrap();
     let call = TransactionRequest::default().with_from(ALICE).with_to(logger);
-    p.send_transaction(call.clone())
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    p.send_transaction(transfer(BOB, 1))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    mined(&p, call.clone()).await;
+    mined(&p, transfer(BOB, 1)).await;
     let changes: Vec<alloy::rpc::types::Log> = p.get_filter_changes(logs_id).await.unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].block_number, Some(1));
@@ -487,12 +453,7 @@ async fn polling_filters_return_each_change_once() {
     assert!(again.is_empty(), "changes are reported once");
     let blocks: Vec<B256> = p.get_filter_changes(blocks_id).await.unwrap();
     assert_eq!(blocks.len(), 2);
-    p.send_transaction(call)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    mined(&p, call).await;
     let all = p.get_filter_logs(logs_id).await.unwrap();
     assert_eq!(all.len(), 2, "eth_getFilterLogs returns every match");
     assert!(p.uninstall_filter(logs_id).await.unwrap());
@@ -518,13 +479,7 @@ async fn a_stylus_program_deploys_activates_and_runs_over_rpc() {
     let p = wallet(&server);
     let code = common::counter().code().to_vec();
     let deploy = TransactionRequest::default().with_deploy_code(common::init_code_for(&code));
-    let receipt = p
-        .send_transaction(deploy)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, deploy).await;
     assert!(receipt.status());
     let counter = receipt.contract_address.expect("deployed");
     // Not activated yet: calls revert with ArbWasm's ProgramNotActivated.
@@ -553,13 +508,7 @@ async fn a_stylus_program_deploys_activates_and_runs_over_rpc() {
         ArbWasm::stylusVersionCall::abi_decode_returns(&stylus_version).unwrap()
     );
     let activate = activate.with_value(quote.dataFee);
-    let receipt = p
-        .send_transaction(activate)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, activate).await;
     assert!(receipt.status());
     let set = TransactionRequest::default().with_to(counter).with_input(
         common::Counter::setNumberCall {
@@ -567,23 +516,12 @@ async fn a_stylus_program_deploys_activates_and_runs_over_rpc() {
         }
         .abi_encode(),
     );
-    p.send_transaction(set)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    mined(&p, set).await;
     let increment = TransactionRequest::default()
         .with_to(counter)
         .with_input(common::Counter::incrementCall {}.abi_encode());
     let gas = p.estimate_gas(increment.clone()).await.unwrap();
-    let receipt = p
-        .send_transaction(increment.with_gas_limit(gas))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&p, increment.with_gas_limit(gas)).await;
     assert!(receipt.status(), "the estimate is enough");
     let out = p.call(number).await.unwrap();
     assert_eq!(U256::from_be_slice(&out), U256::from(42));

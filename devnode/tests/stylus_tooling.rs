@@ -225,6 +225,29 @@ fn signer(key: &str) -> PrivateKeySigner {
     key.parse().expect("a valid dev key")
 }
 
+/// An alloy provider on `url` that signs with `key`.
+fn wallet_provider(key: PrivateKeySigner, url: &str) -> impl Provider {
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(url.parse().expect("the server URL parses"))
+}
+
+/// Deploys the counter's code from `from` with a creation transaction (not activated), returning its address.
+async fn deploy_counter(provider: &impl Provider, from: Address) -> Address {
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_deploy_code(common::init_code_for(common::counter().code()));
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .expect("deploy sent")
+        .get_receipt()
+        .await
+        .expect("deploy mined");
+    assert!(receipt.status(), "deploy failed: {receipt:?}");
+    receipt.contract_address.expect("a contract address")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_stylus_checks_deploys_and_activates_the_counter_on_the_devnode() {
     let bin = cargo_stylus();
@@ -272,9 +295,7 @@ async fn cargo_stylus_checks_deploys_and_activates_the_counter_on_the_devnode() 
     );
 
     // The counter, through alloy.
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer(ANVIL_KEY_0)))
-        .connect_http(url.parse().expect("the server URL parses"));
+    let provider = wallet_provider(signer(ANVIL_KEY_0), &url);
     let code = provider.get_code_at(counter).await.expect("eth_getCode");
     assert!(
         code.starts_with(&[0xEF, 0xF0, 0x00, 0x00]),
@@ -407,23 +428,10 @@ async fn cast_reads_and_writes_a_counter_on_the_devnode() {
     let url = server.url();
     let key = signer(ANVIL_KEY_0);
     let from = key.address();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(key))
-        .connect_http(url.parse().expect("the server URL parses"));
+    let provider = wallet_provider(key, &url);
 
     // The counter, deployed and activated through the RPC server with alloy.
-    let tx = TransactionRequest::default()
-        .with_from(from)
-        .with_deploy_code(common::init_code_for(common::counter().code()));
-    let receipt = provider
-        .send_transaction(tx)
-        .await
-        .expect("deploy sent")
-        .get_receipt()
-        .await
-        .expect("deploy mined");
-    assert!(receipt.status(), "deploy failed: {receipt:?}");
-    let counter = receipt.contract_address.expect("a contract address");
+    let counter = deploy_counter(&provider, from).await;
     let receipt = IArbWasm::new(ARB_WASM, &provider)
         .activateProgram(counter)
         .send()
@@ -486,20 +494,8 @@ async fn activation_repays_the_value_and_emits_program_activated() {
     let server = RpcServer::spawn(ServerConfig::default()).expect("the RPC server starts");
     let key = signer(ANVIL_KEY_0);
     let from = key.address();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(key))
-        .connect_http(server.url().parse().expect("the server URL parses"));
-    let tx = TransactionRequest::default()
-        .with_from(from)
-        .with_deploy_code(common::init_code_for(common::counter().code()));
-    let receipt = provider
-        .send_transaction(tx)
-        .await
-        .expect("deploy sent")
-        .get_receipt()
-        .await
-        .expect("deploy mined");
-    let counter = receipt.contract_address.expect("a contract address");
+    let provider = wallet_provider(key, &server.url());
+    let counter = deploy_counter(&provider, from).await;
     let code = provider.get_code_at(counter).await.expect("eth_getCode");
 
     let arb_wasm = IArbWasm::new(ARB_WASM, &provider);
