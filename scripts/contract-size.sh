@@ -48,13 +48,15 @@ if [[ ${#crates[@]} -eq 0 ]]; then
 fi
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-build_args=()
 files=()
 for crate in "${crates[@]}"; do
-    build_args+=(-p "$crate")
     files+=("$target_dir/wasm32-unknown-unknown/contract/${crate//-/_}.wasm")
 done
 
 echo "Building ${crates[*]} (profile contract, wasm32-unknown-unknown)..." >&2
-cargo build "${build_args[@]}" --profile contract --target wasm32-unknown-unknown
+# One crate at a time: the vault's programs share the `damm-vault` library, whose `entrypoint` feature must be
+# on for the vault itself and off for the others — a joint build would unify it.
+for crate in "${crates[@]}"; do
+    cargo build -p "$crate" --profile contract --target wasm32-unknown-unknown
+done
 cargo run -q --release -- wasm-size "${json[@]}" "${files[@]}"

@@ -5,4 +5,5 @@
 
 pub use damm_math as math;
 
+pub mod bindings;
 pub mod wasm;
