@@ -764,6 +764,9 @@ impl Vault {
         let owner = self.vm().msg_sender();
         let view = self.pool_view(pool)?;
         let balance = self.pools.getter(pool).balances.get(owner);
+        if receiver.is_zero() {
+            return Err(InvalidAddress { value: receiver }.into());
+        }
         if shares.is_zero() {
             return Err(ZeroAmount {}.into());
         }
