@@ -1786,15 +1786,9 @@ async fn attack_a_reentrant_token_cannot_reenter_the_vault() {
     assert_invariants(&h).await;
 }
 
-/// The same attack through a raw deposit: the vault pulls the token into the pair, then mints LP tokens there.
-///
-/// Ignored on the devnode, whose nesting of Stylus → EVM → Stylus fails: the pair's `mint`, called by the vault,
-/// reads the test-token's `balanceOf` and the devnode reverts that nested call with empty data (the same
-/// `sync()` succeeds from an account, and through the forwarder fails), so even a plain raw deposit into a
-/// test-token pool fails there with `TokenCallFailed(pair, 0x)`. Run it with `--ignored` on a nitro node
-/// (`DAMM_E2E_RPC`) or once the devnode is fixed.
+/// The same attack through a raw deposit: the vault pulls the token into the pair, then mints LP tokens there
+/// (a Stylus call nested in an EVM call nested in a Stylus call: vault → pair.mint → test-token.balanceOf).
 #[tokio::test]
-#[ignore = "devnode: a Stylus call nested in an EVM call nested in a Stylus call reverts (vault -> pair.mint -> test-token.balanceOf)"]
 async fn attack_a_reentrant_token_cannot_reenter_a_raw_deposit() {
     let h = Harness::new().await;
     let a = h.accounts;

@@ -20,7 +20,7 @@ use std::{
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use revm::{
     context::{BlockEnv, CfgEnv, Context, Evm, Journal, TxEnv},
-    context_interface::{ContextTr, JournalTr},
+    context_interface::{Cfg, ContextTr, JournalTr, LocalContextTr},
     database::{CacheDB, EmptyDB},
     handler::{
         instructions::EthInstructions, EthFrame, EthPrecompiles, EvmTr, FrameResult, ItemOrResult,
@@ -473,6 +473,14 @@ pub(crate) fn run_nested(
 ) -> FrameResult {
     let spec = ctx.cfg.spec;
     let depth = ctx.journal().depth();
+    // The nested frames' memory must live in the context's shared memory buffer, as revm's own frames' does:
+    // an EVM frame passes a call's input as a range of that buffer (`CallInput::SharedBuffer`), and whoever
+    // answers the call outside the interpreter (a Stylus program, ArbSys, ArbWasm, the deployer, an Ethereum
+    // precompile) reads it from `ctx.local()`'s buffer. The nested memory starts where the buffer ends (the
+    // frames that are open around this host call keep theirs below) and is released when the call returns.
+    let mut outer = SharedMemory::new_with_buffer(ctx.local().shared_memory_buffer().clone());
+    outer.set_memory_limit(ctx.cfg.memory_limit());
+    let memory = outer.new_child_context();
     let mut evm: NestedEvm<'_> = Evm::new(
         ctx,
         instructions(spec),
@@ -480,7 +488,7 @@ pub(crate) fn run_nested(
     );
     let init = FrameInit {
         depth,
-        memory: SharedMemory::new(),
+        memory,
         frame_input: frame_input.clone(),
     };
     let outcome = (|| {
@@ -501,6 +509,7 @@ pub(crate) fn run_nested(
             }
         }
     })();
+    outer.free_child_context();
     outcome.unwrap_or_else(
         |_: revm::context_interface::context::ContextError<std::convert::Infallible>| {
             failed_frame(&frame_input)

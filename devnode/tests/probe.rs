@@ -281,6 +281,23 @@ fn an_evm_contract_calls_stylus_which_calls_an_evm_erc20() {
     );
 }
 
+/// Probe `a`, called by `from`, calls `target` (probe `b` itself or something forwarding to it) with
+/// `b.setSlot(5, 55)`: the call succeeds with `b`'s empty return data and the write lands in `b`, not `a`.
+fn a_sets_a_slot_of_b_through(node: &mut Devnode, from: Address, a: Address, b: Address, target: Address) {
+    let receipt = send_raw_call(
+        node,
+        from,
+        Some(a),
+        U256::ZERO,
+        call_target(target, set_slot(5, 55)),
+        None,
+    );
+    assert!(receipt.status, "{receipt:?}");
+    assert_eq!(outcome(&receipt.output), (true, Bytes::new()));
+    assert_eq!(slot(node, b, 5), u(55));
+    assert_eq!(slot(node, a, 5), U256::ZERO, "B's storage, not A's");
+}
+
 #[test]
 fn a_stylus_program_calls_another_and_gets_its_return_data() {
     let mut node = Devnode::new();
@@ -289,18 +306,7 @@ fn a_stylus_program_calls_another_and_gets_its_return_data() {
     };
     let alice = node.accounts()[0];
 
-    let receipt = send_raw_call(
-        &mut node,
-        alice,
-        Some(a),
-        U256::ZERO,
-        call_target(b, set_slot(5, 55)),
-        None,
-    );
-    assert!(receipt.status, "{receipt:?}");
-    assert_eq!(outcome(&receipt.output), (true, Bytes::new()));
-    assert_eq!(slot(&mut node, b, 5), u(55));
-    assert_eq!(slot(&mut node, a, 5), U256::ZERO, "B's storage, not A's");
+    a_sets_a_slot_of_b_through(&mut node, alice, a, b, b);
 
     let get = P::getSlotCall { key: u(5) }.abi_encode();
     let (ok, direct) = call_raw(&mut node, b, get.clone());
@@ -309,6 +315,80 @@ fn a_stylus_program_calls_another_and_gets_its_return_data() {
     assert!(ok);
     assert_eq!(outcome(&via_a), (true, direct.clone()));
     assert_eq!(direct, Bytes::from(u(55).abi_encode()));
+}
+
+#[test]
+fn a_stylus_program_calls_evm_code_which_calls_another_program() {
+    let mut node = Devnode::new();
+    let [a, b] = deploy_probes(&mut node, 2)[..] else {
+        unreachable!()
+    };
+    let alice = node.accounts()[0];
+    let to_b = deploy_evm(&mut node, alice, &evm_forwarder(b));
+
+    // A → EVM forwarder → B.setSlot: B's write lands, A sees B's (empty) return data.
+    a_sets_a_slot_of_b_through(&mut node, alice, a, b, to_b);
+
+    // Return data crosses both boundaries.
+    let get = P::getSlotCall { key: u(5) }.abi_encode();
+    let (ok, via_evm) = call_raw(&mut node, a, call_target(to_b, get));
+    assert!(ok);
+    assert_eq!(outcome(&via_evm), (true, Bytes::from(u(55).abi_encode())));
+
+    // Under an EVM frame too (the nested frames' memory goes after the outer frame's): EOA → EVM → A → EVM → B.
+    let to_a = deploy_evm(&mut node, alice, &evm_forwarder(a));
+    let get = P::getSlotCall { key: u(5) }.abi_encode();
+    let (ok, via_both) = call_raw(&mut node, to_a, call_target(to_b, get));
+    assert!(ok);
+    assert_eq!(outcome(&via_both), (true, Bytes::from(u(55).abi_encode())));
+
+    // B sees the EVM contract as its caller.
+    let (ok, who) = call_raw(&mut node, a, call_target(to_b, P::whoAmICall {}.abi_encode()));
+    assert!(ok);
+    let (ok, who) = outcome(&who);
+    assert!(ok);
+    let who = P::whoAmICall::abi_decode_returns(&who).expect("whoAmI");
+    assert_eq!((who._0, who._1, who._2), (b, to_b, alice));
+
+    // A revert in B comes back through the EVM contract as ok = false with B's bytes, and B's write is gone.
+    let then_revert = P::setThenRevertCall {
+        key: u(6),
+        value: u(66),
+    }
+    .abi_encode();
+    let receipt = send_raw_call(
+        &mut node,
+        alice,
+        Some(a),
+        U256::ZERO,
+        call_target(to_b, then_revert),
+        None,
+    );
+    assert!(receipt.status, "{receipt:?}");
+    let (ok, returned) = outcome(&receipt.output);
+    assert!(!ok);
+    assert_eq!(
+        returned,
+        Bytes::from(P::ProbeSetThenRevert { _0: u(6), _1: u(66) }.abi_encode())
+    );
+    assert_eq!(slot(&mut node, b, 6), U256::ZERO);
+
+    // A → EVM → A: A is reentrant there.
+    let (ok, out) = call_raw(
+        &mut node,
+        a,
+        call_target(to_a, P::isReentrantCall {}.abi_encode()),
+    );
+    assert!(ok);
+    assert_eq!(outcome(&out), (true, Bytes::from(true.abi_encode())));
+
+    // EVM code under a program reaches the Ethereum precompiles with its input: A → EVM → SHA-256.
+    let sha256 = Address::with_last_byte(2);
+    let to_sha256 = deploy_evm(&mut node, alice, &evm_forwarder(sha256));
+    let (ok, out) = call_raw(&mut node, a, call_target(to_sha256, b"abc".to_vec()));
+    assert!(ok);
+    let digest = alloy_primitives::hex!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(outcome(&out), (true, Bytes::from(digest.to_vec())));
 }
 
 #[test]
