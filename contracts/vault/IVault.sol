@@ -115,6 +115,8 @@ interface IVault {
 
     error MarketExists(address);
 
+    error UnknownMarket(address);
+
     error MarketInactive(address);
 
     error TooManyMarkets(address);

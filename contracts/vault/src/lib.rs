@@ -127,6 +127,8 @@ sol! {
     error WithdrawalExceedsFree(uint256 requested, uint256 available);
     /// `market` is already registered.
     error MarketExists(address market);
+    /// `market` is not registered.
+    error UnknownMarket(address market);
     /// `market` is registered but deactivated.
     error MarketInactive(address market);
     /// `pool` has the maximum number of markets.
@@ -171,6 +173,7 @@ pub enum VaultError {
     InsufficientAllowance(InsufficientAllowance),
     WithdrawalExceedsFree(WithdrawalExceedsFree),
     MarketExists(MarketExists),
+    UnknownMarket(UnknownMarket),
     MarketInactive(MarketInactive),
     TooManyMarkets(TooManyMarkets),
     MarketOutOfBounds(MarketOutOfBounds),
@@ -240,6 +243,7 @@ impl VaultError {
                 error_words(WithdrawalExceedsFree::SELECTOR, &[e.requested, e.available])
             }
             VaultError::MarketExists(e) => error_words(MarketExists::SELECTOR, &[word_of(e.market)]),
+            VaultError::UnknownMarket(e) => error_words(UnknownMarket::SELECTOR, &[word_of(e.market)]),
             VaultError::MarketInactive(e) => error_words(MarketInactive::SELECTOR, &[word_of(e.market)]),
             VaultError::TooManyMarkets(e) => error_words(TooManyMarkets::SELECTOR, &[word_of(e.pool)]),
             VaultError::MarketOutOfBounds(e) => {
@@ -953,7 +957,7 @@ impl Vault {
             (m.pool.get(), m.active.get(), m.limit.get())
         };
         if pool.is_zero() {
-            return Err(Unauthorized { caller: market }.into());
+            return Err(UnknownMarket { market }.into());
         }
         {
             let mut m = self.markets.setter(market);

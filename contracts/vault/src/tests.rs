@@ -211,7 +211,15 @@ fn hf_min_and_markets_need_a_pool() {
         ),
         UnknownPool { pool: PAIR }.abi_encode()
     );
+    assert_eq!(
+        encoded(vault.update_market(market, U256::from(1), true).unwrap_err()),
+        UnknownMarket { market }.abi_encode()
+    );
     vm.set_sender(STRANGER);
+    assert_eq!(
+        encoded(vault.update_market(market, U256::from(1), true).unwrap_err()),
+        Unauthorized { caller: STRANGER }.abi_encode()
+    );
     assert_eq!(
         encoded(vault.create_pool(PAIR).unwrap_err()),
         Unauthorized { caller: STRANGER }.abi_encode()
@@ -312,6 +320,10 @@ fn the_hand_written_error_encoding_is_the_abi_encoding() {
             Unauthorized { caller: a }.abi_encode(),
         ),
         (ContractPaused {}.into(), ContractPaused {}.abi_encode()),
+        (
+            UnknownMarket { market: a }.into(),
+            UnknownMarket { market: a }.abi_encode(),
+        ),
         (
             FeeOnTransfer {
                 token: a,
