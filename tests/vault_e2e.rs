@@ -373,6 +373,25 @@ fn settle_through(
         .to(market)
 }
 
+/// The operator settles `flows` through `market` as its own counterparty, the referral fees going to the
+/// referrer, with the market's current state.
+fn operator_settlement(
+    h: &Harness,
+    a: &e2e::Accounts,
+    market: &Market,
+    flows: &Flows,
+) -> CallBuilder<DynProvider, ()> {
+    settle_through(
+        h,
+        market.address,
+        a.operator,
+        a.operator,
+        a.referrer,
+        flows,
+        market.state(),
+    )
+}
+
 /// What one settlement did, as the test expected and checked it.
 struct Settlement {
     receipt: TransactionReceipt,
@@ -1629,15 +1648,7 @@ async fn attack_unregistered_or_inactive_settlers_are_refused() {
     )
     .await;
     let before = snapshot(&h, &pool, &parties).await;
-    let call = settle_through(
-        &h,
-        market.address,
-        a.operator,
-        a.operator,
-        a.referrer,
-        &flows,
-        market.state(),
-    );
+    let call = operator_settlement(&h, &a, &market, &flows);
     let data = h.reverts(call).await;
     assert_error(
         &data,
@@ -1762,15 +1773,7 @@ async fn attack_a_reentrant_token_cannot_reenter_the_vault() {
     // data on, and nothing moves.
     h.send(token.setMode(3, h.vault, reentry).from(a.attacker)).await;
     let before = snapshot(&h, &pool, &[a.operator]).await;
-    let call = settle_through(
-        &h,
-        market.address,
-        a.operator,
-        a.operator,
-        a.referrer,
-        &flows,
-        market.state(),
-    );
+    let call = operator_settlement(&h, &a, &market, &flows);
     let data = h.reverts(call).await;
     match IVault::IVaultErrors::abi_decode(&data).expect("a vault error") {
         IVault::IVaultErrors::TokenCallFailed(failed) => {
@@ -1880,15 +1883,7 @@ async fn attack_a_fee_on_transfer_token_is_refused() {
     // A settlement pulling the test-token from the operator.
     let input = small(e18(100));
     let flows = test_token_flows(&pool, tt, u(input), U256::ZERO);
-    let call = settle_through(
-        &h,
-        market.address,
-        a.operator,
-        a.operator,
-        a.referrer,
-        &flows,
-        market.state(),
-    );
+    let call = operator_settlement(&h, &a, &market, &flows);
     let data = h.reverts(call).await;
     assert_error(
         &data,
