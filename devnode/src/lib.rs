@@ -13,6 +13,7 @@
 
 pub mod arb;
 pub mod deployer;
+pub mod evm_code;
 pub mod hostio;
 pub mod node;
 pub mod program;
