@@ -259,6 +259,7 @@ impl PoolState {
         self.swap_result_from_input(amount_in, fee_mode, direction, true)
     }
 
+    #[inline(always)]
     fn swap_result_from_input(
         &self,
         amount_in: u128,
@@ -440,6 +441,7 @@ impl PoolState {
     /// # Errors
     /// [`MathError::AmountIsZero`] for a zero amount (or a partial fill that consumes nothing); those of the
     /// result and its application.
+    #[inline(always)]
     pub fn swap(&mut self, params: &SwapParams) -> Result<SwapResult> {
         if params.amount == 0 {
             return Err(MathError::AmountIsZero);

@@ -1,0 +1,270 @@
+//! The market's entrypoint and method router, written by hand (as the vault's: the SDK's generic router costs
+//! more code than a market can spare under the 24 KiB limit).
+//!
+//! The `#[public]` impl stays the single description of the interface: the SDK's `export-abi` prints
+//! `IMarket.sol` from it, and a test checks that this router answers exactly the selectors of that file.
+//! The entrypoint keeps the SDK's semantics: reentrant calls revert, no method is payable, the constructor runs
+//! once through the StylusDeployer, unknown selectors and malformed calldata revert with empty data.
+
+use alloc::vec::Vec;
+
+use stylus_sdk::{
+    abi::{internal::CONSTRUCTOR_EXECUTED_SLOT, Bytes, CONSTRUCTOR_SELECTOR},
+    alloy_primitives::{Address, B256, U256},
+    call::RawCall,
+    keccak_const::Keccak256,
+    prelude::*,
+    storage::StorageBool,
+    ArbResult,
+};
+
+use crate::{Market, MarketError};
+
+const fn sel(signature: &str) -> u32 {
+    let d = Keccak256::new().update(signature.as_bytes()).finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+macro_rules! selectors {
+    ($($name:ident = $sig:literal;)*) => {
+        $(const $name: u32 = sel($sig);)*
+        /// Every selector the router answers, with its signature (checked against `IMarket.sol` by a test).
+        pub const ROUTED: &[(u32, &str)] = &[$(($name, $sig)),*];
+    };
+}
+
+selectors! {
+    SUBMIT_BATCH = "submitBatch(uint64,bytes32,bytes,bytes32)";
+    SWAP = "swap(bool,bool,uint256,uint256,address,uint256)";
+    QUOTE_EXACT_IN = "quoteExactIn(bool,uint256)";
+    QUOTE_EXACT_OUT = "quoteExactOut(bool,uint256)";
+    ADMIN_PROGRAM = "adminProgram()";
+    VAULT = "vault()";
+    POOL = "pool()";
+    OPERATOR = "operator()";
+    PENDING_OPERATOR = "pendingOperator()";
+    IS_L1 = "isL1()";
+    FROZEN = "frozen()";
+    SEQ = "seq()";
+    STATE_HASH = "stateHash()";
+    LAST_TIMESTAMP = "lastTimestamp()";
+    STATE = "state()";
+    VAULT_STATE = "vaultState()";
+    PENDING_RESIZE = "pendingResize()";
+    TRANSFER_OPERATOR = "transferOperator(address)";
+    ACCEPT_OPERATOR = "acceptOperator()";
+    REQUEST_RESIZE = "requestResize(uint256,uint64)";
+    APPLY_RESIZE = "applyResize(uint64,bytes32,bytes32)";
+    SET_FROZEN = "setFrozen(bool)";
+}
+
+/// Calldata after the selector. Malformed input (too short, a word out of its type's range, a `bytes` out of
+/// bounds) reverts with empty data, as the SDK's validating decoder does.
+struct Args<'a>(&'a [u8]);
+
+impl Args<'_> {
+    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
+        self.0
+            .get(32 * i..32 * i + 32)
+            .map(U256::from_be_slice)
+            .ok_or_else(Vec::new)
+    }
+
+    fn bounded(&self, i: usize, bits: usize) -> Result<U256, Vec<u8>> {
+        let w = self.word(i)?;
+        if w >> bits != U256::ZERO {
+            return Err(Vec::new());
+        }
+        Ok(w)
+    }
+
+    fn address(&self, i: usize) -> Result<Address, Vec<u8>> {
+        Ok(Address::from_word(
+            self.bounded(i, 160)?.to_be_bytes::<32>().into(),
+        ))
+    }
+
+    fn boolean(&self, i: usize) -> Result<bool, Vec<u8>> {
+        Ok(!self.bounded(i, 1)?.is_zero())
+    }
+
+    fn u64(&self, i: usize) -> Result<u64, Vec<u8>> {
+        Ok(self.bounded(i, 64)?.as_limbs()[0])
+    }
+
+    fn b256(&self, i: usize) -> Result<B256, Vec<u8>> {
+        Ok(B256::from(self.word(i)?.to_be_bytes::<32>()))
+    }
+
+    /// The `bytes` argument whose offset is word `i`.
+    fn bytes(&self, i: usize) -> Result<Bytes, Vec<u8>> {
+        let at = usize::try_from(self.bounded(i, 32)?).map_err(|_| Vec::new())?;
+        let len = self
+            .0
+            .get(at..at + 32)
+            .map(U256::from_be_slice)
+            .ok_or_else(Vec::new)?;
+        let len = usize::try_from(len).map_err(|_| Vec::new())?;
+        let data = self
+            .0
+            .get(at + 32..(at + 32).checked_add(len).ok_or_else(Vec::new)?)
+            .ok_or_else(Vec::new)?;
+        Ok(Bytes::from(data.to_vec()))
+    }
+}
+
+fn encode(words: &[U256]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 * words.len());
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    out
+}
+
+fn address(a: Address) -> U256 {
+    U256::from_be_slice(a.as_slice())
+}
+
+fn done(result: Result<(), MarketError>) -> ArbResult {
+    result.map(|()| Vec::new()).map_err(MarketError::encode)
+}
+
+fn pair(result: Result<(U256, U256), MarketError>) -> ArbResult {
+    result.map(|(a, b)| encode(&[a, b])).map_err(MarketError::encode)
+}
+
+/// The selector and arguments of a call; `None` (a revert) for calldata shorter than a selector, or with ETH
+/// attached (no method is payable).
+fn split<'a>(market: &Market, input: &'a [u8]) -> Option<(u32, Args<'a>)> {
+    if !market.vm().msg_value().is_zero() {
+        return None;
+    }
+    let selector = u32::from_be_bytes(input.get(..4)?.try_into().ok()?);
+    Some((selector, Args(&input[4..])))
+}
+
+/// The market program's router: batches, L1 swaps, quotes and the state (`state`, `stateHash`, `seq`). The
+/// constructor, the administration (operator transfer, resizing, freezing) and the other views are delegated to the market-admin program, whose
+/// address the constructor's first argument gives.
+pub fn route_core(market: &mut Market, input: &[u8]) -> ArbResult {
+    let Some((selector, a)) = split(market, input) else {
+        return Err(Vec::new());
+    };
+    match selector {
+        CONSTRUCTOR_SELECTOR => {
+            // SAFETY: the SDK's constructor flag slot, read and written only here.
+            let mut executed = unsafe { StorageBool::new(CONSTRUCTOR_EXECUTED_SLOT, 0, market.vm().clone()) };
+            if executed.get() {
+                return Err(Vec::new());
+            }
+            executed.set(true);
+            let admin = a.address(0)?;
+            // SAFETY: the admin program runs this crate's code on the market's storage; the flag written above
+            // is flushed first.
+            unsafe {
+                RawCall::new_delegate(market.vm())
+                    .flush_storage_cache()
+                    .call(admin, input)
+            }
+        }
+        SUBMIT_BATCH => done(market.submit_batch(a.u64(0)?, a.b256(1)?, a.bytes(2)?, a.b256(3)?)),
+        SWAP => pair(market.swap(
+            a.boolean(0)?,
+            a.boolean(1)?,
+            a.word(2)?,
+            a.word(3)?,
+            a.address(4)?,
+            a.word(5)?,
+        )),
+        QUOTE_EXACT_IN => pair(market.quote_exact_in(a.boolean(0)?, a.word(1)?)),
+        QUOTE_EXACT_OUT => pair(market.quote_exact_out(a.boolean(0)?, a.word(1)?)),
+        ADMIN_PROGRAM => Ok(encode(&[address(market.admin_program())])),
+        SEQ => Ok(encode(&[U256::from(market.seq())])),
+        STATE_HASH => Ok(market.state_hash().to_vec()),
+        STATE => {
+            let bytes = market.state();
+            let mut out = encode(&[U256::from(32), U256::from(bytes.len())]);
+            out.extend_from_slice(&bytes);
+            out.resize(64 + bytes.len().div_ceil(32) * 32, 0);
+            Ok(out)
+        }
+        _ => {
+            let admin = market.admin_program();
+            // SAFETY: the admin program runs this crate's code on the market's storage; nothing is cached yet
+            // but the admin program's address, which no method changes.
+            unsafe { RawCall::new_delegate(market.vm()).call(admin, input) }
+        }
+    }
+}
+
+/// The market-admin program's router: the constructor, the administration and the other views, reached by delegation from a
+/// market. Called directly, it runs on its own, empty, storage (no operator, no vault): every method fails or
+/// answers zeros.
+pub fn route_admin(market: &mut Market, input: &[u8]) -> ArbResult {
+    let Some((selector, a)) = split(market, input) else {
+        return Err(Vec::new());
+    };
+    match selector {
+        CONSTRUCTOR_SELECTOR => done(market.constructor(
+            a.address(0)?,
+            a.address(1)?,
+            a.address(2)?,
+            a.address(3)?,
+            a.boolean(4)?,
+            a.bytes(5)?,
+        )),
+        VAULT => Ok(encode(&[address(market.vault())])),
+        POOL => Ok(encode(&[address(market.pool())])),
+        OPERATOR => Ok(encode(&[address(market.operator())])),
+        IS_L1 => Ok(encode(&[U256::from(market.is_l1() as u8)])),
+        FROZEN => Ok(encode(&[U256::from(market.frozen() as u8)])),
+        LAST_TIMESTAMP => Ok(encode(&[U256::from(market.last_timestamp())])),
+        VAULT_STATE => {
+            let (p, l, r0, r1) = market.vault_state();
+            Ok(encode(&[p, l, r0, r1]))
+        }
+        PENDING_OPERATOR => Ok(encode(&[address(market.pending_operator())])),
+        PENDING_RESIZE => {
+            let (l, d) = market.pending_resize();
+            Ok(encode(&[l, U256::from(d)]))
+        }
+        TRANSFER_OPERATOR => done(market.transfer_operator(a.address(0)?)),
+        ACCEPT_OPERATOR => done(market.accept_operator()),
+        REQUEST_RESIZE => done(market.request_resize(a.word(0)?, a.u64(1)?)),
+        APPLY_RESIZE => done(market.apply_resize(a.u64(0)?, a.b256(1)?, a.b256(2)?)),
+        SET_FROZEN => done(market.set_frozen(a.boolean(0)?)),
+        _ => Err(Vec::new()),
+    }
+}
+
+/// A program's entrypoint: stylus-sdk 0.10's, with `route` for its router.
+#[cfg(target_arch = "wasm32")]
+pub fn entrypoint(len: usize, route: fn(&mut Market, &[u8]) -> ArbResult) -> usize {
+    let host = stylus_sdk::host::VM {
+        host: stylus_sdk::host::WasmVM {},
+    };
+    // The reentrancy lock: a call into the market while it runs reverts, as in every SDK 0.10 contract.
+    if host.msg_reentrant() {
+        return 1;
+    }
+    // References `pay_for_memory_grow`, which activation requires to be imported (as the SDK does).
+    host.pay_for_memory_grow(0);
+    let input = host.read_args(len);
+    // SAFETY: the market is the program's only top-level storage, rooted at slot 0 (what the SDK does).
+    let mut market = unsafe { <Market as StorageType>::new(U256::ZERO, 0, host.clone()) };
+    let (data, status) = match route(&mut market, &input) {
+        Ok(data) => (data, 0),
+        Err(data) => (data, 1),
+    };
+    host.flush_cache(false);
+    host.write_result(&data);
+    status
+}
+
+/// The market program's entrypoint (the crate's `entrypoint` feature, on by default; `damm-market-admin`
+/// builds this library without it and exports its own).
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
+#[no_mangle]
+pub extern "C" fn user_entrypoint(len: usize) -> usize {
+    entrypoint(len, route_core)
+}
