@@ -1,8 +1,10 @@
 //! dAMM on Arbitrum Stylus: the client library behind the `damm` command-line tool.
 //!
 //! The pricing math is re-exported from [`damm_math`], so the client quotes trades with exactly the code the
-//! contracts verify them with.
+//! contracts verify them with; the market's shared code (state encoding and hash, batch encoding, batch
+//! re-execution) from [`damm_market_codec`], so an operator predicts state hashes with the market's own code.
 
+pub use damm_market_codec as market_codec;
 pub use damm_math as math;
 
 pub mod bindings;

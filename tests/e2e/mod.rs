@@ -58,6 +58,8 @@ use damm::{
 pub use damm_devnode::evm_code::{evm_script, init_code_for};
 use damm_devnode::rpc::{RpcServer, ServerConfig};
 
+pub mod market;
+
 sol!(
     #[sol(rpc)]
     "contracts/test-token/ITestToken.sol"
@@ -155,6 +157,10 @@ pub struct Programs {
     pub vault: Vec<(&'static str, PreparedProgram)>,
     pub token: PreparedProgram,
     pub forwarder: PreparedProgram,
+    /// The market program (one deployment per market) and the market-admin program it delegates to (one
+    /// deployment for every market).
+    pub market: PreparedProgram,
+    pub market_admin: PreparedProgram,
 }
 
 /// Builds `packages` for wasm32 with the contract profile in one cargo run, in `target/<target_dir>` (never
@@ -191,9 +197,11 @@ pub fn build_programs(packages: &[&str], target_dir: &str) -> Vec<PreparedProgra
         .collect()
 }
 
-/// The vault's programs, `test-token` and `test-forwarder`, built and prepared once per test binary.
+/// The vault's programs, `test-token`, `test-forwarder` and the market's two programs, built and prepared once
+/// per test binary.
 ///
-/// The vault's delegates use the vault's library without its entrypoint (`default-features = false`): built
+/// The vault's delegates (and the market-admin program) use the vault's (the market's) library without its
+/// entrypoint (`default-features = false`): built
 /// in one cargo run with the vault, the features would unify (two entrypoints), and built one after the other
 /// in one target directory, each switch of features rebuilds the library. So the delegates have a target
 /// directory of their own, and both stay cached between runs.
@@ -201,16 +209,21 @@ pub fn programs() -> &'static Programs {
     static PROGRAMS: OnceLock<Programs> = OnceLock::new();
     PROGRAMS.get_or_init(|| {
         let mut main = build_programs(
-            &[VAULT_PROGRAMS[0], "test-token", "test-forwarder"],
+            &[VAULT_PROGRAMS[0], "test-token", "test-forwarder", "damm-market"],
             "devnode-tests",
         )
         .into_iter();
-        let (vault, token, forwarder) = (
+        let (vault, token, forwarder, market) = (
             main.next().expect("vault"),
             main.next().expect("test-token"),
             main.next().expect("test-forwarder"),
+            main.next().expect("damm-market"),
         );
-        let delegates = build_programs(&VAULT_PROGRAMS[1..], "devnode-tests-vault-delegates");
+        let mut delegates = build_programs(
+            &[&VAULT_PROGRAMS[1..], &["damm-market-admin"][..]].concat(),
+            "devnode-tests-vault-delegates",
+        );
+        let market_admin = delegates.pop().expect("damm-market-admin");
         Programs {
             vault: VAULT_PROGRAMS
                 .iter()
@@ -219,6 +232,8 @@ pub fn programs() -> &'static Programs {
                 .collect(),
             token,
             forwarder,
+            market,
+            market_admin,
         }
     })
 }

@@ -111,8 +111,8 @@ pub fn execute_op(
             now,
         });
     }
-    let result =
-        swap(&mut state.pool, op, has_referral).map_err(|error| BatchError::Swap { index, error })?;
+    let mut pool = state.pool;
+    let result = swap(&mut pool, op, has_referral).map_err(|error| BatchError::Swap { index, error })?;
     if let Some(limit) = op.limit {
         let (amount, missed) = if op.exact_out {
             (
@@ -126,29 +126,28 @@ pub fn execute_op(
             return Err(BatchError::LimitMissed { index, amount, limit });
         }
     }
-    state.last_timestamp = op.timestamp;
     let (token_in, token_out) = if op.zero_for_one { (0, 1) } else { (1, 0) };
-    let fee_mode = state
-        .pool
-        .fee_mode(TradeDirection::from_a_to_b(op.zero_for_one), has_referral);
+    let fee_mode = pool.fee_mode(TradeDirection::from_a_to_b(op.zero_for_one), has_referral);
     let fee_token = if fee_mode.fees_on_token_a { 0 } else { 1 };
-    totals.add(token_in, result.included_fee_input_amount, index)?;
-    totals.add(2 + token_out, result.output_amount, index)?;
-    totals.add(4 + fee_token, result.protocol_fee, index)?;
-    totals.add(6 + fee_token, result.referral_fee, index)?;
+    let mut t = *totals;
+    t.add(token_in, result.included_fee_input_amount, index)?;
+    t.add(2 + token_out, result.output_amount, index)?;
+    t.add(4 + fee_token, result.protocol_fee, index)?;
+    t.add(6 + fee_token, result.referral_fee, index)?;
     if !fee_mode.fees_on_input {
         let leaving = result.protocol_fee + result.referral_fee;
-        totals.add(fee_token, leaving, index)?;
-        totals.add(2 + fee_token, leaving, index)?;
+        t.add(fee_token, leaving, index)?;
+        t.add(2 + fee_token, leaving, index)?;
     }
     let lp = result.claiming_fee + result.compounding_fee;
-    totals.lp_fees[fee_token] = totals.lp_fees[fee_token]
-        .checked_add(lp)
-        .ok_or(BatchError::Swap {
-            index,
-            error: MathError::MathOverflow,
-        })?;
-    totals.swaps += 1;
+    t.lp_fees[fee_token] = t.lp_fees[fee_token].checked_add(lp).ok_or(BatchError::Swap {
+        index,
+        error: MathError::MathOverflow,
+    })?;
+    t.swaps += 1;
+    *totals = t;
+    state.pool = pool;
+    state.last_timestamp = op.timestamp;
     Ok(result)
 }
 
