@@ -427,6 +427,36 @@ impl Harness {
     }
 }
 
+/// A harness whose main pool holds Alice's Uniswap position, with the market-admin program deployed.
+pub async fn world() -> (Harness, PoolTrack, Address) {
+    let h = Harness::new().await;
+    let pool = h.pools()[0];
+    let alice = h.accounts.alice;
+    h.fund(pool.token0, alice, e18(ALICE_0)).await;
+    h.fund(pool.token1, alice, e18(ALICE_1)).await;
+    let lp = h.add_liquidity(&pool, alice, e18(ALICE_0), e18(ALICE_1)).await;
+    h.approve_max(pool.pair, alice, h.vault).await;
+    h.send(h.vault().depositLp(pool.pair, lp, U256::ZERO, alice).from(alice))
+        .await;
+    let admin = h.deploy_market_admin().await;
+    (h, pool, admin)
+}
+
+/// An L2 market of `operator` on the main pool, registered at its own liquidity, the operator funded.
+pub async fn l2_market(
+    h: &Harness,
+    pool: &PoolTrack,
+    admin: Address,
+    operator: Address,
+    params: MarketParams,
+) -> MarketTrack {
+    let mut m = h.deploy_market(admin, pool.pair, operator, false, params).await;
+    let limit = m.state.pool.liquidity;
+    h.register_market(&mut m, limit).await;
+    h.fund_trader(pool, operator).await;
+    m
+}
+
 /// A small deterministic generator (xorshift64*), so a failing random run can be replayed from its seed.
 pub struct Rng(pub u64);
 
@@ -495,6 +525,39 @@ pub fn random_batch(rng: &mut Rng, state: &MarketState, timestamp: u64, n: usize
             apply(&mut s, &op);
             ops.push(op);
         }
+    }
+    ops
+}
+
+/// `n` (even) valid ops on `state` at `timestamp` in round trips: a random exact-in swap, then the opposite
+/// exact-in swap of what it paid out. The batch's net flows are its fees, so settling it never burns LP tokens
+/// once the vault holds some of both tokens (the gas benchmark measures the market's own cost with them).
+pub fn round_trips(rng: &mut Rng, state: &MarketState, timestamp: u64, n: usize) -> Vec<Op> {
+    let mut s = *state;
+    let mut ops = Vec::with_capacity(n);
+    while ops.len() < n {
+        let Some(mut first) = random_op(rng, &s, timestamp) else {
+            continue;
+        };
+        first.exact_out = false;
+        first.limit = None;
+        let mut copy = s;
+        let mut totals = Totals::default();
+        let Ok(out) = execute_op(&mut copy, &first, 0, true, u64::MAX, &mut totals) else {
+            continue;
+        };
+        let back = Op {
+            zero_for_one: !first.zero_for_one,
+            exact_out: false,
+            amount: out.output_amount,
+            limit: None,
+            timestamp,
+        };
+        if out.output_amount == 0 || execute_op(&mut copy, &back, 1, true, u64::MAX, &mut totals).is_err() {
+            continue;
+        }
+        s = copy;
+        ops.extend([first, back]);
     }
     ops
 }

@@ -386,7 +386,13 @@ impl Harness {
         for key in &keys[1..] {
             wallet.register_signer(key.clone());
         }
+        // Nonces are asked of the node for every transaction (not cached), so a test may revert the devnode to a
+        // snapshot and go on sending.
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(wallet)
             .connect_http(url.parse().expect("a URL"))
             .erased();
