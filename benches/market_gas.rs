@@ -11,7 +11,6 @@
 //! `DAMM_E2E_RPC` with `DAMM_E2E_KEY` like the end-to-end tests.
 
 #[path = "../tests/e2e/mod.rs"]
-#[allow(dead_code)]
 mod e2e;
 
 use alloy::primitives::Address;

@@ -20,7 +20,7 @@ step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "documentation (rustdoc, warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p damm-math -p damm-devnode -p damm
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p damm-math -p damm-market-codec -p damm-devnode -p damm
 
 step "tests"
 cargo test --workspace --locked

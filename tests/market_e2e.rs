@@ -143,7 +143,7 @@ async fn thousands_of_random_trades_on_three_markets_match_the_math() {
     h.fund_trader(&pool, bob).await;
     assert_invariants(&h).await;
 
-    let mut rng = Rng(0xdA77_0006);
+    let mut rng = Rng(0xda77_0006);
     let mut trades = 0;
     for round in 0..16 {
         for market in [&mut a, &mut b] {
