@@ -46,6 +46,12 @@ use e2e::{
     snapshot, Harness, PoolInfo, PoolTrack,
 };
 
+alloy::sol! {
+    /// The vault's error for a deactivated market (not in `e2e::market::errors`), passed through by the market.
+    #[derive(Debug)]
+    error MarketInactive(address market);
+}
+
 // ---- helpers -------------------------------------------------------------------------------------------------
 
 /// What a market shows of itself.
@@ -330,17 +336,25 @@ async fn unchained_foreign_and_malformed_batches_revert() {
     let mut garbage = full.clone();
     garbage[start1 + 1] = 0x20;
     malformed.push(("limit_len 0x20", garbage, start1 + 1));
+    // A valid batch followed by one stray byte: read as the head of a fourth op whose limit_len is missing.
+    let mut trailing = full.clone();
+    trailing.push(0x80);
+    malformed.push(("a stray byte after the ops", trailing, full.len() + 1));
+    // A timestamp past u64::MAX: base u64::MAX, op 0 with a 1-byte delta of 1 (head: token0 in, delta width
+    // 1, amount 1 byte), reported at the delta (offset 10).
+    let overflow = [&u64::MAX.to_be_bytes()[..], &[0x90, 0x00, 0x01, 0x05]].concat();
+    malformed.push(("a timestamp past u64::MAX", overflow, 10));
     // Shorter than the base timestamp.
     malformed.push(("7 bytes", full[..7].to_vec(), 0));
     malformed.push(("no bytes", Vec::new(), 0));
-    for (what, ops, offset) in malformed {
+    for (what, bytes, offset) in malformed {
         assert_eq!(
-            reader_error_offset(&ops),
+            reader_error_offset(&bytes),
             offset,
             "{what}: the codec's reader agrees"
         );
         assert_eq!(
-            codec_error(&a.state, &ops, u64::MAX),
+            codec_error(&a.state, &bytes, u64::MAX),
             BatchError::Malformed { offset },
             "{what}"
         );
@@ -350,7 +364,7 @@ async fn unchained_foreign_and_malformed_batches_revert() {
             &pool,
             &[&a],
             &who,
-            m.submitBatch(seq, current, ops.into(), full_next.hash())
+            m.submitBatch(seq, current, bytes.into(), full_next.hash())
                 .from(operator),
         )
         .await;
@@ -558,8 +572,9 @@ async fn ops_out_of_time_limit_or_range_revert() {
         },
     );
 
-    // 8. Beyond the range: op 1 sells a million token0 into a market whose range [1.8², 2.2²] holds a few
-    //    thousand (DAMM v2 refuses a concentrated swap past the range rather than filling it partly).
+    // 8. Beyond the range: op 1 sells a million token0 into a market that absorbs about 5,600 before its price
+    //    reaches the bottom of its range (√P from 2 to 1.8 at a real liquidity of 100,000: L·(1/1.8 − 1/2)).
+    //    DAMM v2 refuses a concentrated swap past the range rather than filling it partly.
     let mut ops = random_batch(&mut rng, &a.state, now, 1);
     ops.push(op(true, false, tokens(1_000_000), now));
     let encoded = encode_batch(now, &ops).expect("encodes");
@@ -587,10 +602,45 @@ async fn ops_out_of_time_limit_or_range_revert() {
         },
     );
 
-    // The market still works.
+    // An op of zero (index 1), and an exact-out op asking for more token0 than the market holds (index 0):
+    // the math's errors, as the codec reports them.
+    let mut zero = random_batch(&mut rng, &a.state, now, 1);
+    zero.push(op(false, false, 0, now));
+    let too_much = vec![op(false, true, a.state.pool.token_a_amount + 1, now)];
+    for (ops, index) in [(zero, 1usize), (too_much, 0)] {
+        let encoded = encode_batch(now, &ops).expect("encodes");
+        let BatchError::Swap { index: i, error } = codec_error(&a.state, &encoded, u64::MAX) else {
+            panic!("the math refuses op {index}");
+        };
+        assert_eq!(i, index);
+        if index == 1 {
+            assert_eq!(error, MathError::AmountIsZero);
+        }
+        println!("op {index} of {ops:?}: {error:?}");
+        let data = refused(
+            &h,
+            &pool,
+            &[&a],
+            &who,
+            m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), a.state.hash())
+                .from(operator),
+        )
+        .await;
+        assert_market_error(
+            &data,
+            errors::OpFailed {
+                index: U256::from(index),
+                code: error.code(),
+            },
+        );
+    }
+
+    // The market still works. The base timestamp may be earlier than the last trade, only the ops' timestamps
+    // are checked: here the base is 100 s before it and op 0's delta brings it to now.
     let (_, now) = h.head().await;
     let ops = random_batch(&mut rng, &a.state, now, 4);
-    h.submit_ops(&pool, &mut a, now, &ops).await;
+    let base = a.state.last_timestamp - 100;
+    h.submit_ops(&pool, &mut a, base, &ops).await;
     assert_invariants(&h).await;
 }
 
@@ -727,6 +777,44 @@ async fn wrong_kind_and_bad_l1_swaps_revert() {
         );
     }
 
+    // A minimum output beyond u128 (no output can meet it): the contract clamps a limit to u128::MAX, so the
+    // error reports the clamped limit, not the one given.
+    let data = refused(
+        &h,
+        &pool,
+        &[&a, &l1],
+        &who,
+        m1.swap(true, true, U256::from(sell), U256::MAX, Address::ZERO, U256::MAX)
+            .from(bob),
+    )
+    .await;
+    assert_market_error(
+        &data,
+        errors::LimitMissed {
+            index: U256::ZERO,
+            amount: U256::from(out),
+            limit: U256::from(u128::MAX),
+        },
+    );
+
+    // A swap of nothing.
+    let data = refused(
+        &h,
+        &pool,
+        &[&a, &l1],
+        &who,
+        m1.swap(true, true, U256::ZERO, U256::ZERO, Address::ZERO, U256::MAX)
+            .from(bob),
+    )
+    .await;
+    assert_market_error(
+        &data,
+        errors::OpFailed {
+            index: U256::ZERO,
+            code: MathError::AmountIsZero.code(),
+        },
+    );
+
     // An amount of 2^128 (amounts are u128), exact in and exact out.
     for exact_in in [true, false] {
         let data = refused(
@@ -785,9 +873,11 @@ async fn vault_refusals_pass_through_unchanged() {
     let ops = round_trips(&mut rng, &a.state, now, 2);
     h.submit_ops(&pool, &mut a, now, &ops).await;
 
-    // (a) The health factor. With HF_min raised to 1, a large one-way sale of token0 (within the range) lowers
-    //     HF below 1: the vault takes token0 in, which stays raw and unpaired, and pays token1 by burning LP
-    //     tokens, whose liquidity it loses; the fees it keeps are far smaller.
+    // (a) The health factor. HF_min raised to 1, with the pool's HF about 1 (here just under it): a settlement
+    //     passes only if it leaves HF at least 1 or does not lower it. A large one-way sale of token0 (within
+    //     the range) lowers it: the vault takes token0 in, which stays raw and unpaired (it counts as
+    //     √(raw0·raw1)), and pays token1 by burning LP tokens, whose liquidity it loses; the fees it keeps are
+    //     far smaller. (A sale small enough for the fees to win, or a round trip, would pass.)
     h.send(h.vault().setHfMin(pool.pair, HF_ONE).from(owner)).await;
     let (_, now) = h.head().await;
     let mut amount = tokens(4_000);
@@ -845,6 +935,40 @@ async fn vault_refusals_pass_through_unchanged() {
     let (_, now) = h.head().await;
     let ops = round_trips(&mut rng, &a.state, now, 2);
     h.submit_ops(&pool, &mut a, now, &ops).await;
+
+    // The vault's other checks on a settlement: the vault paused by its guardian, the market deactivated by
+    //     the vault owner, its liquidity limit lowered below its liquidity (lowering needs no admission). A
+    //     valid batch is refused by each, undone after; then it settles.
+    let (_, now) = h.head().await;
+    let ops = round_trips(&mut rng, &a.state, now, 2);
+    let encoded = encode_batch(now, &ops).expect("encodes");
+    let (next, _) = predict(&a.state, &encoded);
+    let batch = m
+        .submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
+        .from(operator);
+    let vault = h.vault();
+    h.send(vault.setPaused(true).from(h.accounts.guardian)).await;
+    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
+    assert_market_error(&data, errors::ContractPaused {});
+    h.send(vault.setPaused(false).from(owner)).await;
+
+    h.send(vault.updateMarket(a.address, a.limit, false).from(owner))
+        .await;
+    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
+    assert_market_error(&data, MarketInactive { market: a.address });
+    h.send(vault.updateMarket(a.address, a.limit, true).from(owner))
+        .await;
+
+    let below = a.state.pool.liquidity - U256::from(1);
+    h.send(vault.updateMarket(a.address, below, true).from(owner))
+        .await;
+    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
+    assert_market_error(&data, errors::MarketOutOfBounds { market: a.address });
+    h.send(vault.updateMarket(a.address, a.limit, true).from(owner))
+        .await;
+    h.send(batch).await;
+    a.state = next;
+    assert_eq!(h.market_state(&a).await, next, "the chain's state is the codec's");
 
     // (b) An uncovered payout. Carol sells a billion token0 on Uniswap directly: the pair keeps a few thousand
     //     token1, and so do the vault's LP tokens (nearly all of the pair's). A one-way sale of token0 on the
@@ -922,8 +1046,18 @@ async fn a_frozen_market_settles_nothing() {
     let info = h.vault().marketInfo(a.address).call().await.expect("marketInfo");
     assert_eq!(info._6, a.limit, "the vault's limit for the market");
 
-    // Freezing needs a pending resize.
+    // Freezing, and applying, need a pending resize.
     let data = refused(&h, &pool, &[&a], &who, m.setFrozen(true).from(owner)).await;
+    assert_market_error(&data, errors::NoPendingResize {});
+    let data = refused(
+        &h,
+        &pool,
+        &[&a],
+        &who,
+        m.applyResize(a.state.seq + 1, a.state.hash(), a.state.hash())
+            .from(operator),
+    )
+    .await;
     assert_market_error(&data, errors::NoPendingResize {});
 
     // A resize above the vault's limit is refused; so is one from anyone but the vault owner.
@@ -956,7 +1090,7 @@ async fn a_frozen_market_settles_nothing() {
     assert_market_error(&data, errors::Unauthorized { caller: attacker });
 
     // A valid request, 60 s to apply it (a margin: the devnode's blocks follow the wall clock, and the mined
-    // transaction must still see the deadline ahead).
+    // transaction must still see the deadline ahead). Too early to freeze.
     let (_, head) = h.head().await;
     let deadline = head + 60;
     h.send(m.requestResize(smaller, deadline).from(owner)).await;
@@ -964,6 +1098,67 @@ async fn a_frozen_market_settles_nothing() {
     assert_eq!((pending._0, pending._1), (smaller, deadline));
     let data = refused(&h, &pool, &[&a], &who, m.setFrozen(true).from(owner)).await;
     assert_market_error(&data, errors::ResizeNotOverdue { deadline });
+
+    // Applying it is a state transition like a batch: the operator's, in sequence, from the current state, to
+    // the state the codec's resize predicts.
+    let mut resized = a.state;
+    resized.resize(smaller).expect("the resize is valid");
+    let (seq, current) = (a.state.seq + 1, a.state.hash());
+    let data = refused(
+        &h,
+        &pool,
+        &[&a],
+        &who,
+        m.applyResize(seq, current, resized.hash()).from(attacker),
+    )
+    .await;
+    assert_market_error(&data, errors::Unauthorized { caller: attacker });
+    let data = refused(
+        &h,
+        &pool,
+        &[&a],
+        &who,
+        m.applyResize(seq - 1, current, resized.hash()).from(operator),
+    )
+    .await;
+    assert_market_error(
+        &data,
+        errors::BadSequence {
+            expected: seq,
+            given: seq - 1,
+        },
+    );
+    let stale = keccak256(b"not the current state");
+    let data = refused(
+        &h,
+        &pool,
+        &[&a],
+        &who,
+        m.applyResize(seq, stale, resized.hash()).from(operator),
+    )
+    .await;
+    assert_market_error(
+        &data,
+        errors::StaleStateHash {
+            current,
+            given: stale,
+        },
+    );
+    let data = refused(
+        &h,
+        &pool,
+        &[&a],
+        &who,
+        m.applyResize(seq, current, current).from(operator),
+    )
+    .await;
+    assert_market_error(
+        &data,
+        errors::StateHashMismatch {
+            computed: resized.hash(),
+            given: current,
+        },
+    );
 
     // Past the deadline the owner freezes the market (a stranger cannot).
     if !h.can_travel() {
@@ -975,28 +1170,47 @@ async fn a_frozen_market_settles_nothing() {
     h.send(m.setFrozen(true).from(owner)).await;
     assert!(m.frozen().call().await.expect("frozen()"));
 
-    // A frozen market settles no batch, however valid.
-    let (_, now) = h.head().await;
-    let ops = round_trips(&mut Rng(0x12), &a.state, now, 2);
-    let encoded = encode_batch(now, &ops).expect("encodes");
-    let (next, _) = predict(&a.state, &encoded);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(&data, errors::MarketFrozen {});
+    // A frozen market settles no batch, however valid; the operator may still apply the resize, after which it
+    // stays frozen.
+    for resize in [false, true] {
+        let (_, now) = h.head().await;
+        let ops = round_trips(&mut Rng(0x12), &a.state, now, 2);
+        let encoded = encode_batch(now, &ops).expect("encodes");
+        let (next, _) = predict(&a.state, &encoded);
+        let data = refused(
+            &h,
+            &pool,
+            &[&a],
+            &who,
+            m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
+                .from(operator),
+        )
+        .await;
+        assert_market_error(&data, errors::MarketFrozen {});
+        if resize {
+            break;
+        }
+        h.send(m.applyResize(seq, current, resized.hash()).from(operator))
+            .await;
+        a.state = resized;
+        assert_eq!(
+            h.market_state(&a).await,
+            resized,
+            "the chain's state is the codec's"
+        );
+        let pending = m.pendingResize().call().await.expect("pendingResize");
+        assert_eq!((pending._0, pending._1), (U256::ZERO, 0));
+        assert!(m.frozen().call().await.expect("frozen()"));
+        assert_invariants(&h).await;
+    }
     let data = refused(&h, &pool, &[&a], &who, m.setFrozen(false).from(attacker)).await;
     assert_market_error(&data, errors::Unauthorized { caller: attacker });
 
-    // Unfrozen, it settles the same batch.
+    // Unfrozen, it settles batches again.
     h.send(m.setFrozen(false).from(owner)).await;
     assert!(!m.frozen().call().await.expect("frozen()"));
+    let (_, now) = h.head().await;
+    let ops = round_trips(&mut Rng(0x12), &a.state, now, 2);
     h.submit_ops(&pool, &mut a, now, &ops).await;
-    assert_eq!(a.state, next);
     assert_invariants(&h).await;
 }

@@ -136,6 +136,7 @@ impl<'a> BatchReader<'a> {
             return Err(DecodeError { offset: at });
         }
         let width = [0, 1, 2, 4][((head >> 4) & 3) as usize];
+        let delta_at = r.position();
         let delta = r.uint(width)? as u64;
         let amount = r.uint(((head & 0x0F) + 1) as usize)?;
         let limit = if limit_len == 0 {
@@ -146,7 +147,7 @@ impl<'a> BatchReader<'a> {
         let timestamp = self
             .previous
             .checked_add(delta)
-            .ok_or(DecodeError { offset: at })?;
+            .ok_or(DecodeError { offset: delta_at })?;
         self.previous = timestamp;
         Ok(Op {
             zero_for_one: head & 0x80 != 0,

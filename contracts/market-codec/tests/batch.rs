@@ -415,11 +415,11 @@ fn decoder_errors() {
     let items: Vec<_> = BatchReader::new(&bytes[..15]).unwrap().collect();
     assert_eq!(items, vec![Ok(op)]);
 
-    // Timestamp overflow: base u64::MAX plus a delta of 1, reported at the op's limit_len byte.
+    // Timestamp overflow: base u64::MAX plus a delta of 1, reported at the delta.
     let mut overflow = u64::MAX.to_be_bytes().to_vec();
     overflow.extend_from_slice(&[0b1001_0000, 0, 1, 5]);
     let items: Vec<_> = BatchReader::new(&overflow).unwrap().collect();
-    assert_eq!(items, vec![Err(DecodeError { offset: 9 })]);
+    assert_eq!(items, vec![Err(DecodeError { offset: 10 })]);
     // ...while a zero delta at u64::MAX is fine.
     let mut at_max = u64::MAX.to_be_bytes().to_vec();
     at_max.extend_from_slice(&[0b1000_0000, 0, 5]);
