@@ -170,18 +170,7 @@ impl From<MarketError> for Vec<u8> {
 /// The result of a market method.
 pub type MarketResult<T> = Result<T, MarketError>;
 
-fn error_words(selector: [u8; 4], words: &[U256]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + 32 * words.len());
-    out.extend_from_slice(&selector);
-    for w in words {
-        out.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    out
-}
-
-fn word_of(address: Address) -> U256 {
-    U256::from_be_slice(address.as_slice())
-}
+use damm_stylus_abi::{with_selector as error_words, word_of};
 
 fn hash_word(hash: B256) -> U256 {
     U256::from_be_bytes(hash.0)
@@ -714,12 +703,7 @@ impl Market {
     }
 
     fn emit(&self, topic0: B256, indexed: &[U256], data: &[U256]) {
-        let mut bytes = Vec::with_capacity(32 * (1 + indexed.len() + data.len()));
-        bytes.extend_from_slice(topic0.as_slice());
-        for w in indexed.iter().chain(data) {
-            bytes.extend_from_slice(&w.to_be_bytes::<32>());
-        }
-        self.vm().emit_log(&bytes, 1 + indexed.len());
+        damm_stylus_abi::emit(self.vm(), topic0, indexed, data);
     }
 
     /// `BatchSettled` (`swaps` given) or `Swapped` (`trader` indexed).

@@ -8,13 +8,9 @@
 
 use alloc::vec::Vec;
 
+use damm_stylus_abi::{constructor_once, encode, encode_bytes, split, word_of};
 use stylus_sdk::{
-    abi::{internal::CONSTRUCTOR_EXECUTED_SLOT, Bytes, CONSTRUCTOR_SELECTOR},
-    alloy_primitives::{Address, B256, U256},
-    call::RawCall,
-    keccak_const::Keccak256,
-    prelude::*,
-    storage::StorageBool,
+    abi::CONSTRUCTOR_SELECTOR, alloy_primitives::U256, call::RawCall, keccak_const::Keccak256, prelude::*,
     ArbResult,
 };
 
@@ -58,73 +54,6 @@ selectors! {
     SET_FROZEN = "setFrozen(bool)";
 }
 
-/// Calldata after the selector. Malformed input (too short, a word out of its type's range, a `bytes` out of
-/// bounds) reverts with empty data, as the SDK's validating decoder does.
-struct Args<'a>(&'a [u8]);
-
-impl Args<'_> {
-    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
-        self.0
-            .get(32 * i..32 * i + 32)
-            .map(U256::from_be_slice)
-            .ok_or_else(Vec::new)
-    }
-
-    fn bounded(&self, i: usize, bits: usize) -> Result<U256, Vec<u8>> {
-        let w = self.word(i)?;
-        if w >> bits != U256::ZERO {
-            return Err(Vec::new());
-        }
-        Ok(w)
-    }
-
-    fn address(&self, i: usize) -> Result<Address, Vec<u8>> {
-        Ok(Address::from_word(
-            self.bounded(i, 160)?.to_be_bytes::<32>().into(),
-        ))
-    }
-
-    fn boolean(&self, i: usize) -> Result<bool, Vec<u8>> {
-        Ok(!self.bounded(i, 1)?.is_zero())
-    }
-
-    fn u64(&self, i: usize) -> Result<u64, Vec<u8>> {
-        Ok(self.bounded(i, 64)?.as_limbs()[0])
-    }
-
-    fn b256(&self, i: usize) -> Result<B256, Vec<u8>> {
-        Ok(B256::from(self.word(i)?.to_be_bytes::<32>()))
-    }
-
-    /// The `bytes` argument whose offset is word `i`.
-    fn bytes(&self, i: usize) -> Result<Bytes, Vec<u8>> {
-        let at = usize::try_from(self.bounded(i, 32)?).map_err(|_| Vec::new())?;
-        let len = self
-            .0
-            .get(at..at + 32)
-            .map(U256::from_be_slice)
-            .ok_or_else(Vec::new)?;
-        let len = usize::try_from(len).map_err(|_| Vec::new())?;
-        let data = self
-            .0
-            .get(at + 32..(at + 32).checked_add(len).ok_or_else(Vec::new)?)
-            .ok_or_else(Vec::new)?;
-        Ok(Bytes::from(data.to_vec()))
-    }
-}
-
-fn encode(words: &[U256]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 * words.len());
-    for w in words {
-        out.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    out
-}
-
-fn address(a: Address) -> U256 {
-    U256::from_be_slice(a.as_slice())
-}
-
 fn done(result: Result<(), MarketError>) -> ArbResult {
     result.map(|()| Vec::new()).map_err(MarketError::encode)
 }
@@ -133,34 +62,19 @@ fn pair(result: Result<(U256, U256), MarketError>) -> ArbResult {
     result.map(|(a, b)| encode(&[a, b])).map_err(MarketError::encode)
 }
 
-/// The selector and arguments of a call; `None` (a revert) for calldata shorter than a selector, or with ETH
-/// attached (no method is payable).
-fn split<'a>(market: &Market, input: &'a [u8]) -> Option<(u32, Args<'a>)> {
-    if !market.vm().msg_value().is_zero() {
-        return None;
-    }
-    let selector = u32::from_be_bytes(input.get(..4)?.try_into().ok()?);
-    Some((selector, Args(&input[4..])))
-}
-
 /// The market program's router: batches, L1 swaps, quotes and the state (`state`, `stateHash`, `seq`). The
 /// constructor, the administration (operator transfer, resizing, freezing) and the other views are delegated to the market-admin program, whose
 /// address the constructor's first argument gives.
 pub fn route_core(market: &mut Market, input: &[u8]) -> ArbResult {
-    let Some((selector, a)) = split(market, input) else {
+    let Some((selector, a)) = split(market.vm(), input) else {
         return Err(Vec::new());
     };
     match selector {
         CONSTRUCTOR_SELECTOR => {
-            // SAFETY: the SDK's constructor flag slot, read and written only here.
-            let mut executed = unsafe { StorageBool::new(CONSTRUCTOR_EXECUTED_SLOT, 0, market.vm().clone()) };
-            if executed.get() {
-                return Err(Vec::new());
-            }
-            executed.set(true);
+            constructor_once(market)?;
             let admin = a.address(0)?;
-            // SAFETY: the admin program runs this crate's code on the market's storage; the flag written above
-            // is flushed first.
+            // SAFETY: the admin program runs this crate's code on the market's storage; the constructor flag
+            // written above is flushed first.
             unsafe {
                 RawCall::new_delegate(market.vm())
                     .flush_storage_cache()
@@ -178,16 +92,10 @@ pub fn route_core(market: &mut Market, input: &[u8]) -> ArbResult {
         )),
         QUOTE_EXACT_IN => pair(market.quote_exact_in(a.boolean(0)?, a.word(1)?)),
         QUOTE_EXACT_OUT => pair(market.quote_exact_out(a.boolean(0)?, a.word(1)?)),
-        ADMIN_PROGRAM => Ok(encode(&[address(market.admin_program())])),
+        ADMIN_PROGRAM => Ok(encode(&[word_of(market.admin_program())])),
         SEQ => Ok(encode(&[U256::from(market.seq())])),
         STATE_HASH => Ok(market.state_hash().to_vec()),
-        STATE => {
-            let bytes = market.state();
-            let mut out = encode(&[U256::from(32), U256::from(bytes.len())]);
-            out.extend_from_slice(&bytes);
-            out.resize(64 + bytes.len().div_ceil(32) * 32, 0);
-            Ok(out)
-        }
+        STATE => Ok(encode_bytes(&market.state())),
         _ => {
             let admin = market.admin_program();
             // SAFETY: the admin program runs this crate's code on the market's storage; nothing is cached yet
@@ -201,7 +109,7 @@ pub fn route_core(market: &mut Market, input: &[u8]) -> ArbResult {
 /// market. Called directly, it runs on its own, empty, storage (no operator, no vault): every method fails or
 /// answers zeros.
 pub fn route_admin(market: &mut Market, input: &[u8]) -> ArbResult {
-    let Some((selector, a)) = split(market, input) else {
+    let Some((selector, a)) = split(market.vm(), input) else {
         return Err(Vec::new());
     };
     match selector {
@@ -213,9 +121,9 @@ pub fn route_admin(market: &mut Market, input: &[u8]) -> ArbResult {
             a.boolean(4)?,
             a.bytes(5)?,
         )),
-        VAULT => Ok(encode(&[address(market.vault())])),
-        POOL => Ok(encode(&[address(market.pool())])),
-        OPERATOR => Ok(encode(&[address(market.operator())])),
+        VAULT => Ok(encode(&[word_of(market.vault())])),
+        POOL => Ok(encode(&[word_of(market.pool())])),
+        OPERATOR => Ok(encode(&[word_of(market.operator())])),
         IS_L1 => Ok(encode(&[U256::from(market.is_l1() as u8)])),
         FROZEN => Ok(encode(&[U256::from(market.frozen() as u8)])),
         LAST_TIMESTAMP => Ok(encode(&[U256::from(market.last_timestamp())])),
@@ -223,7 +131,7 @@ pub fn route_admin(market: &mut Market, input: &[u8]) -> ArbResult {
             let (p, l, r0, r1) = market.vault_state();
             Ok(encode(&[p, l, r0, r1]))
         }
-        PENDING_OPERATOR => Ok(encode(&[address(market.pending_operator())])),
+        PENDING_OPERATOR => Ok(encode(&[word_of(market.pending_operator())])),
         PENDING_RESIZE => {
             let (l, d) = market.pending_resize();
             Ok(encode(&[l, U256::from(d)]))
@@ -237,28 +145,10 @@ pub fn route_admin(market: &mut Market, input: &[u8]) -> ArbResult {
     }
 }
 
-/// A program's entrypoint: stylus-sdk 0.10's, with `route` for its router.
+/// A program's entrypoint: stylus-sdk 0.10's, with `route` for its router over the market's storage.
 #[cfg(target_arch = "wasm32")]
 pub fn entrypoint(len: usize, route: fn(&mut Market, &[u8]) -> ArbResult) -> usize {
-    let host = stylus_sdk::host::VM {
-        host: stylus_sdk::host::WasmVM {},
-    };
-    // The reentrancy lock: a call into the market while it runs reverts, as in every SDK 0.10 contract.
-    if host.msg_reentrant() {
-        return 1;
-    }
-    // References `pay_for_memory_grow`, which activation requires to be imported (as the SDK does).
-    host.pay_for_memory_grow(0);
-    let input = host.read_args(len);
-    // SAFETY: the market is the program's only top-level storage, rooted at slot 0 (what the SDK does).
-    let mut market = unsafe { <Market as StorageType>::new(U256::ZERO, 0, host.clone()) };
-    let (data, status) = match route(&mut market, &input) {
-        Ok(data) => (data, 0),
-        Err(data) => (data, 1),
-    };
-    host.flush_cache(false);
-    host.write_result(&data);
-    status
+    damm_stylus_abi::entrypoint(len, route)
 }
 
 /// The market program's entrypoint (the crate's `entrypoint` feature, on by default; `damm-market-admin`

@@ -27,24 +27,7 @@ pub(crate) const MARKET_INFO: [u8; 4] = selector("marketInfo(address)");
 pub(crate) const SETTLE: [u8; 4] =
     selector("settle(address,address,uint256[8],(uint256,uint256,uint256,uint256))");
 
-fn calldata(selector: [u8; 4], args: &[U256]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(4 + 32 * args.len());
-    data.extend_from_slice(&selector);
-    for arg in args {
-        data.extend_from_slice(&arg.to_be_bytes::<32>());
-    }
-    data
-}
-
-fn word(data: &[u8], i: usize) -> Result<U256, Vec<u8>> {
-    data.get(32 * i..32 * i + 32)
-        .map(U256::from_be_slice)
-        .ok_or_else(Vec::new)
-}
-
-fn address_word(address: Address) -> U256 {
-    U256::from_be_slice(address.as_slice())
-}
+use damm_stylus_abi::{return_word as word, with_selector as calldata, word_of as address_word};
 
 fn view<H: Host + ?Sized>(
     host: &H,

@@ -39,26 +39,8 @@ const BURN: [u8; 4] = [0x89, 0xaf, 0xcb, 0x44];
 /// A failed external call: the callee's revert data (empty for a call that returned something unusable).
 pub(crate) type CallError = Vec<u8>;
 
-/// An address as an ABI word.
-pub(crate) fn word_of(address: Address) -> U256 {
-    U256::from_be_slice(address.as_slice())
-}
-
-fn calldata(selector: [u8; 4], args: &[U256]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(4 + 32 * args.len());
-    data.extend_from_slice(&selector);
-    for arg in args {
-        data.extend_from_slice(&arg.to_be_bytes::<32>());
-    }
-    data
-}
-
-/// Word `i` of ABI-encoded return data.
-fn word(data: &[u8], i: usize) -> Result<U256, CallError> {
-    data.get(32 * i..32 * i + 32)
-        .map(U256::from_be_slice)
-        .ok_or_else(Vec::new)
-}
+pub(crate) use damm_stylus_abi::word_of;
+use damm_stylus_abi::{return_word as word, with_selector as calldata};
 
 fn call<H: Host + ?Sized>(
     host: &H,

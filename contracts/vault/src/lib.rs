@@ -193,15 +193,7 @@ impl From<MathError> for VaultError {
     }
 }
 
-/// The ABI encoding of a selector followed by words.
-fn error_words(selector: [u8; 4], words: &[U256]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + 32 * words.len());
-    out.extend_from_slice(&selector);
-    for w in words {
-        out.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    out
-}
+use damm_stylus_abi::with_selector as error_words;
 
 impl VaultError {
     /// The error's ABI encoding (its revert data), written out by hand: the `SolidityError` derive's generic
@@ -1276,12 +1268,7 @@ impl Vault {
 impl Vault {
     /// Emits event `topic0` with its indexed words and its data words (every vault event has static fields).
     fn emit(&self, topic0: B256, indexed: &[U256], data: &[U256]) {
-        let mut bytes = Vec::with_capacity(32 * (1 + indexed.len() + data.len()));
-        bytes.extend_from_slice(topic0.as_slice());
-        for w in indexed.iter().chain(data) {
-            bytes.extend_from_slice(&w.to_be_bytes::<32>());
-        }
-        self.vm().emit_log(&bytes, 1 + indexed.len());
+        damm_stylus_abi::emit(self.vm(), topic0, indexed, data);
     }
 
     fn only_owner(&self) -> VaultResult<Address> {

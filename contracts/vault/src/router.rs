@@ -15,17 +15,17 @@
 
 use alloc::{vec, vec::Vec};
 
+use damm_stylus_abi::{encode, word_of, Args};
 use stylus_sdk::{
-    abi::{internal::CONSTRUCTOR_EXECUTED_SLOT, CONSTRUCTOR_SELECTOR},
+    abi::CONSTRUCTOR_SELECTOR,
     alloy_primitives::{Address, U256},
     call::RawCall,
     keccak_const::Keccak256,
     prelude::*,
-    storage::StorageBool,
     ArbResult,
 };
 
-use crate::{ext::word_of, Vault, VaultError};
+use crate::{Vault, VaultError};
 
 /// The 4-byte selector of a function signature.
 const fn sel(signature: &str) -> u32 {
@@ -84,40 +84,6 @@ selectors! {
     PENDING_REWARD = "pendingReward(address,uint256,address)";
 }
 
-/// Calldata after the selector, read as 32-byte words. Malformed input (too short, an address or `bool` or
-/// `uint64` word with high bits set) reverts with empty data, as the SDK's validating decoder does.
-struct Args<'a>(&'a [u8]);
-
-impl Args<'_> {
-    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
-        self.0
-            .get(32 * i..32 * i + 32)
-            .map(U256::from_be_slice)
-            .ok_or_else(Vec::new)
-    }
-
-    fn bounded(&self, i: usize, bits: usize) -> Result<U256, Vec<u8>> {
-        let w = self.word(i)?;
-        if w >> bits != U256::ZERO {
-            return Err(Vec::new());
-        }
-        Ok(w)
-    }
-
-    fn address(&self, i: usize) -> Result<Address, Vec<u8>> {
-        let w = self.bounded(i, 160)?;
-        Ok(Address::from_word(w.to_be_bytes::<32>().into()))
-    }
-
-    fn boolean(&self, i: usize) -> Result<bool, Vec<u8>> {
-        Ok(!self.bounded(i, 1)?.is_zero())
-    }
-
-    fn u64(&self, i: usize) -> Result<u64, Vec<u8>> {
-        Ok(self.bounded(i, 64)?.as_limbs()[0])
-    }
-}
-
 /// A return value as ABI words.
 trait Word {
     fn word(self) -> U256;
@@ -147,14 +113,6 @@ impl Word for u64 {
     }
 }
 
-fn encode(words: &[U256]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 * words.len());
-    for w in words {
-        out.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    out
-}
-
 fn one<T: Word>(value: T) -> ArbResult {
     Ok(encode(&[value.word()]))
 }
@@ -167,14 +125,8 @@ fn fallible<T: Word>(result: Result<T, VaultError>) -> ArbResult {
     result.map(|v| encode(&[v.word()])).map_err(VaultError::encode)
 }
 
-/// The selector and the arguments of a call; `None` (a revert) for calldata shorter than a selector, or with
-/// ETH attached (no method is payable).
 fn split<'a>(vault: &Vault, input: &'a [u8]) -> Option<(u32, Args<'a>)> {
-    if !vault.vm().msg_value().is_zero() {
-        return None;
-    }
-    let selector = u32::from_be_bytes(input.get(..4)?.try_into().ok()?);
-    Some((selector, Args(&input[4..])))
+    damm_stylus_abi::split(vault.vm(), input)
 }
 
 /// The vault program's router: deposits, shares and the constructor; every other selector is delegated to
@@ -186,12 +138,7 @@ pub fn route_core(vault: &mut Vault, input: &[u8]) -> ArbResult {
     };
     match selector {
         CONSTRUCTOR_SELECTOR => {
-            // SAFETY: the SDK's constructor flag slot, read and written only here.
-            let mut executed = unsafe { StorageBool::new(CONSTRUCTOR_EXECUTED_SLOT, 0, vault.vm().clone()) };
-            if executed.get() {
-                return Err(Vec::new());
-            }
-            executed.set(true);
+            damm_stylus_abi::constructor_once(vault)?;
             done(vault.constructor(
                 a.address(0)?,
                 a.address(1)?,
@@ -377,28 +324,10 @@ pub fn route_admin(vault: &mut Vault, input: &[u8]) -> ArbResult {
     }
 }
 
-/// A program's entrypoint: stylus-sdk 0.10's, with `route` for its router.
+/// A program's entrypoint: stylus-sdk 0.10's, with `route` for its router over the vault's storage.
 #[cfg(target_arch = "wasm32")]
 pub fn entrypoint(len: usize, route: fn(&mut Vault, &[u8]) -> ArbResult) -> usize {
-    let host = stylus_sdk::host::VM {
-        host: stylus_sdk::host::WasmVM {},
-    };
-    // The reentrancy lock: a call into the vault while it runs reverts, as in every SDK 0.10 contract.
-    if host.msg_reentrant() {
-        return 1;
-    }
-    // References `pay_for_memory_grow`, which activation requires to be imported (as the SDK does).
-    host.pay_for_memory_grow(0);
-    let input = host.read_args(len);
-    // SAFETY: the vault is the program's only top-level storage, rooted at slot 0 (what the SDK does).
-    let mut vault = unsafe { <Vault as StorageType>::new(U256::ZERO, 0, host.clone()) };
-    let (data, status) = match route(&mut vault, &input) {
-        Ok(data) => (data, 0),
-        Err(data) => (data, 1),
-    };
-    host.flush_cache(false);
-    host.write_result(&data);
-    status
+    damm_stylus_abi::entrypoint(len, route)
 }
 
 /// The vault program's entrypoint (the crate's `entrypoint` feature, on by default; the extension crate builds
