@@ -93,7 +93,12 @@ pub(crate) fn selector(signature: &str) -> u32 {
 
 /// Asserts that `routed` (selector, signature) is exactly the `count` functions the committed `file` declares,
 /// each under the selector of its signature, no two sharing one.
-pub(crate) fn assert_routers_answer_exactly(manifest_dir: &str, file: &str, routed: &[(u32, &str)], count: usize) {
+pub(crate) fn assert_routers_answer_exactly(
+    manifest_dir: &str,
+    file: &str,
+    routed: &[(u32, &str)],
+    count: usize,
+) {
     let declared: BTreeSet<String> = committed(manifest_dir, file)
         .lines()
         .filter_map(signature)

@@ -9,27 +9,11 @@
 use alloc::vec::Vec;
 
 use damm_stylus_abi::{constructor_once, encode, encode_bytes, split, word_of};
-use stylus_sdk::{
-    abi::CONSTRUCTOR_SELECTOR, alloy_primitives::U256, call::RawCall, keccak_const::Keccak256, prelude::*,
-    ArbResult,
-};
+use stylus_sdk::{abi::CONSTRUCTOR_SELECTOR, alloy_primitives::U256, call::RawCall, prelude::*, ArbResult};
 
 use crate::{Market, MarketError};
 
-const fn sel(signature: &str) -> u32 {
-    let d = Keccak256::new().update(signature.as_bytes()).finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
-}
-
-macro_rules! selectors {
-    ($($name:ident = $sig:literal;)*) => {
-        $(const $name: u32 = sel($sig);)*
-        /// Every selector the router answers, with its signature (checked against `IMarket.sol` by a test).
-        pub const ROUTED: &[(u32, &str)] = &[$(($name, $sig)),*];
-    };
-}
-
-selectors! {
+damm_stylus_abi::selectors! {
     SUBMIT_BATCH = "submitBatch(uint64,bytes32,bytes,bytes32)";
     SWAP = "swap(bool,bool,uint256,uint256,address,uint256)";
     QUOTE_EXACT_IN = "quoteExactIn(bool,uint256)";

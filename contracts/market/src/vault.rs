@@ -10,13 +10,11 @@ use damm_market_codec::MarketState;
 use stylus_sdk::{
     alloy_primitives::{Address, U256},
     call::RawCall,
-    keccak_const::Keccak256,
     stylus_core::host::Host,
 };
 
 const fn selector(signature: &str) -> [u8; 4] {
-    let d = Keccak256::new().update(signature.as_bytes()).finalize();
-    [d[0], d[1], d[2], d[3]]
+    damm_stylus_abi::selector(signature).to_be_bytes()
 }
 
 /// `owner()`.

@@ -21,6 +21,26 @@ use stylus_sdk::{
     stylus_core::host::Host,
 };
 
+/// The 4-byte selector of a function (or error) signature, as a big-endian `u32`.
+pub const fn selector(signature: &str) -> u32 {
+    let d = stylus_sdk::keccak_const::Keccak256::new()
+        .update(signature.as_bytes())
+        .finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// Declares a `const` selector per signature, and `ROUTED`: every `(selector, signature)` a router answers (a
+/// test checks it against the exported interface).
+#[macro_export]
+macro_rules! selectors {
+    ($($name:ident = $sig:literal;)*) => {
+        $(const $name: u32 = $crate::selector($sig);)*
+        /// Every selector the router answers, with its signature (checked against the exported interface by a
+        /// test).
+        pub const ROUTED: &[(u32, &str)] = &[$(($name, $sig)),*];
+    };
+}
+
 /// Calldata after the selector, read as 32-byte words. Malformed input (too short, a word out of its type's
 /// range, a `bytes` out of bounds) is an `Err` with empty data: a revert without reason, as the SDK's validating
 /// decoder gives.

@@ -20,28 +20,13 @@ use stylus_sdk::{
     abi::CONSTRUCTOR_SELECTOR,
     alloy_primitives::{Address, U256},
     call::RawCall,
-    keccak_const::Keccak256,
     prelude::*,
     ArbResult,
 };
 
 use crate::{Vault, VaultError};
 
-/// The 4-byte selector of a function signature.
-const fn sel(signature: &str) -> u32 {
-    let d = Keccak256::new().update(signature.as_bytes()).finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
-}
-
-macro_rules! selectors {
-    ($($name:ident = $sig:literal;)*) => {
-        $(const $name: u32 = sel($sig);)*
-        /// Every selector a router answers, with its signature (checked against `IVault.sol` by a test).
-        pub const ROUTED: &[(u32, &str)] = &[$(($name, $sig)),*];
-    };
-}
-
-selectors! {
+damm_stylus_abi::selectors! {
     PROGRAMS = "programs()";
     FACTORY = "factory()";
     OWNER = "owner()";
