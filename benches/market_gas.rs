@@ -15,7 +15,7 @@ mod e2e;
 
 use alloy::primitives::Address;
 use damm::{market_codec::encode_batch, math::CollectFeeMode};
-use e2e::market::{compounding, concentrated, l2_market, random_batch, round_trips, world, Rng};
+use e2e::market::{compounding, concentrated, l1_market, l2_market, random_batch, round_trips, world, Rng};
 
 const SIZES: [usize; 4] = [2, 16, 64, 256];
 
@@ -58,9 +58,7 @@ async fn run() {
     for (label, params, one_way) in markets {
         let mut market = l2_market(&h, &pool, admin, operator, params).await;
         // A first round trip leaves the vault some of both tokens.
-        let (_, now) = h.head().await;
-        let warm = round_trips(&mut rng, &market.state, now, 2);
-        h.submit_ops(&pool, &mut market, now, &warm).await;
+        h.settle_round_trips(&pool, &mut market, &mut rng, 2).await;
         let mut gas = Vec::new();
         let mut bytes = Vec::new();
         for n in SIZES {
@@ -84,19 +82,9 @@ async fn run() {
         );
     }
 
-    let mut l1 = h
-        .deploy_market(
-            admin,
-            pool.pair,
-            h.accounts.carol,
-            true,
-            concentrated(CollectFeeMode::BothToken, 100_000, false),
-        )
-        .await;
-    let limit = l1.state.pool.liquidity;
-    h.register_market(&mut l1, limit).await;
+    let params = concentrated(CollectFeeMode::BothToken, 100_000, false);
+    let mut l1 = l1_market(&h, &pool, admin, h.accounts.carol, params).await;
     let bob = h.accounts.bob;
-    h.fund_trader(&pool, bob).await;
     println!("\nL1 swap gas (1,000 tokens)\n\n| swap | gas |\n|---|---|");
     for (label, zero_for_one, exact_in, referral) in [
         (

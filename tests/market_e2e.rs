@@ -12,9 +12,10 @@ mod e2e;
 use alloy::{
     primitives::{Address, U256},
     providers::ext::AnvilApi,
+    rpc::types::TransactionReceipt,
 };
 use damm::{
-    market_codec::{MarketState, Op, Totals},
+    market_codec::{MarketParams, MarketState, Op, Totals},
     math::{
         vault::{health_factor, pool_liquidity, settle},
         CollectFeeMode,
@@ -23,7 +24,8 @@ use damm::{
 use e2e::{
     assert_invariants, e18, logs_of,
     market::{
-        compounding, concentrated, events, l2_market, random_batch, round_trips, world, MarketTrack, Rng,
+        compounding, concentrated, events, l1_market, l2_market, op, operator_market, random_batch,
+        round_trips, sell, world, MarketTrack, Rng,
     },
     programs, report_gas, Harness, PoolTrack,
 };
@@ -110,6 +112,24 @@ async fn submit_checked(
     totals
 }
 
+/// Three markets on the main pool, each registered at its own liquidity: the operator's market A
+/// ([`operator_market`], static fee), Carol's L2 market B (concentrated, fees in token1, the dynamic fee,
+/// `b_tokens` of real liquidity), and the funder's L1 market with parameters `l1` (Bob funded to trade on it).
+async fn three_markets(
+    h: &Harness,
+    pool: &PoolTrack,
+    admin: Address,
+    b_tokens: u64,
+    l1: MarketParams,
+) -> (MarketTrack, MarketTrack, MarketTrack) {
+    let b = concentrated(CollectFeeMode::OnlyB, b_tokens, true);
+    (
+        operator_market(h, pool, admin, false).await,
+        l2_market(h, pool, admin, h.accounts.carol, b).await,
+        l1_market(h, pool, admin, h.accounts.funder, l1).await,
+    )
+}
+
 /// Three markets on one pool — two L2 markets (a concentrated one with a static fee, one with the dynamic fee)
 /// and an L1 market — trade thousands of random trades: every batch inside its market's range settles (the
 /// markets were admitted, so none may fail on liquidity or the health factor), and after every batch the chain
@@ -118,29 +138,8 @@ async fn submit_checked(
 #[tokio::test(flavor = "multi_thread")]
 async fn thousands_of_random_trades_on_three_markets_match_the_math() {
     let (h, pool, admin) = world().await;
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
-    let mut b = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.carol,
-        concentrated(CollectFeeMode::OnlyB, 100_000, true),
-    )
-    .await;
-    let mut l1 = h
-        .deploy_market(admin, pool.pair, h.accounts.funder, true, compounding(20_000))
-        .await;
-    let limit = l1.state.pool.liquidity;
-    h.register_market(&mut l1, limit).await;
+    let (mut a, mut b, mut l1) = three_markets(&h, &pool, admin, 100_000, compounding(20_000)).await;
     let bob = h.accounts.bob;
-    h.fund_trader(&pool, bob).await;
     assert_invariants(&h).await;
 
     // `DAMM_MARKET_SEED` replays (or varies) the run; the default is fixed.
@@ -188,13 +187,7 @@ async fn thousands_of_random_trades_on_three_markets_match_the_math() {
 fn largest_exact_in(state: &MarketState, zero_for_one: bool, timestamp: u64) -> u128 {
     let accepts = |amount: u128| {
         let mut s = *state;
-        let op = Op {
-            zero_for_one,
-            exact_out: false,
-            amount,
-            limit: None,
-            timestamp,
-        };
+        let op = sell(zero_for_one, amount, timestamp);
         damm::market_codec::exec::execute_op(&mut s, &op, 0, true, u64::MAX, &mut Totals::default()).is_ok()
     };
     let (mut lo, mut hi) = (0u128, 1u128 << 100);
@@ -218,27 +211,7 @@ fn largest_exact_in(state: &MarketState, zero_for_one: bool, timestamp: u64) -> 
 async fn markets_run_to_their_range_ends_in_one_direction_still_settle() {
     for zero_for_one in [true, false] {
         let (h, pool, admin) = world().await;
-        let mut a = l2_market(
-            &h,
-            &pool,
-            admin,
-            h.accounts.operator,
-            concentrated(CollectFeeMode::BothToken, 100_000, false),
-        )
-        .await;
-        let mut b = l2_market(
-            &h,
-            &pool,
-            admin,
-            h.accounts.carol,
-            concentrated(CollectFeeMode::OnlyB, 150_000, true),
-        )
-        .await;
-        let mut l1 = h
-            .deploy_market(admin, pool.pair, h.accounts.funder, true, compounding(20_000))
-            .await;
-        let limit = l1.state.pool.liquidity;
-        h.register_market(&mut l1, limit).await;
+        let (mut a, mut b, mut l1) = three_markets(&h, &pool, admin, 150_000, compounding(20_000)).await;
         let hf_min = h.pool_info(pool.pair).await.hf_min;
         for market in [&mut a, &mut b] {
             let (_, now) = h.head().await;
@@ -251,25 +224,13 @@ async fn markets_run_to_their_range_ends_in_one_direction_still_settle() {
                 if amount == 0 {
                     break;
                 }
-                let op = Op {
-                    zero_for_one,
-                    exact_out: false,
-                    amount,
-                    limit: None,
-                    timestamp: now,
-                };
+                let op = sell(zero_for_one, amount, now);
                 e2e::market::apply(&mut state, &op);
                 ops.push(op);
             }
             let last = largest_exact_in(&state, zero_for_one, now);
             if last > 0 {
-                ops.push(Op {
-                    zero_for_one,
-                    exact_out: false,
-                    amount: last,
-                    limit: None,
-                    timestamp: now,
-                });
+                ops.push(sell(zero_for_one, last, now));
             }
             submit_checked(&h, &pool, market, now, &ops).await;
             let p = &market.state.pool;
@@ -288,7 +249,6 @@ async fn markets_run_to_their_range_ends_in_one_direction_still_settle() {
         }
         // The L1 compounding market: a trade of fifty times its input-side reserve takes most of the other.
         let bob = h.accounts.bob;
-        h.fund_trader(&pool, bob).await;
         let reserve = if zero_for_one {
             l1.state.pool.token_a_amount
         } else {
@@ -317,35 +277,9 @@ async fn markets_run_to_their_range_ends_in_one_direction_still_settle() {
 #[tokio::test(flavor = "multi_thread")]
 async fn batches_interleaved_in_any_order_settle_independently() {
     let (h, pool, admin) = world().await;
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
-    let mut b = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.carol,
-        concentrated(CollectFeeMode::OnlyB, 100_000, true),
-    )
-    .await;
-    let mut l1 = h
-        .deploy_market(
-            admin,
-            pool.pair,
-            h.accounts.funder,
-            true,
-            concentrated(CollectFeeMode::BothToken, 50_000, false),
-        )
-        .await;
-    let limit = l1.state.pool.liquidity;
-    h.register_market(&mut l1, limit).await;
+    let l1 = concentrated(CollectFeeMode::BothToken, 50_000, false);
+    let (mut a, mut b, mut l1) = three_markets(&h, &pool, admin, 100_000, l1).await;
     let bob = h.accounts.bob;
-    h.fund_trader(&pool, bob).await;
 
     let mut rng = Rng(7);
     let orders: Vec<[usize; 3]> = if h.can_travel() {
@@ -433,36 +367,14 @@ async fn two_operators_move_the_health_factor_as_the_protocol_says() {
     let mut hf_after = Vec::new();
     for same_direction in [true, false] {
         let (h, pool, admin) = world().await;
-        let mut a = l2_market(
-            &h,
-            &pool,
-            admin,
-            h.accounts.operator,
-            concentrated(CollectFeeMode::BothToken, 100_000, false),
-        )
-        .await;
-        let mut b = l2_market(
-            &h,
-            &pool,
-            admin,
-            h.accounts.carol,
-            concentrated(CollectFeeMode::BothToken, 100_000, false),
-        )
-        .await;
+        let mut a = operator_market(&h, &pool, admin, false).await;
+        let params = concentrated(CollectFeeMode::BothToken, 100_000, false);
+        let mut b = l2_market(&h, &pool, admin, h.accounts.carol, params).await;
         let hf_start = h.hf(pool.pair).await;
         let (_, now) = h.head().await;
         // Each operator's users sell 4,000 token0 (or, on B in the opposite case, 16,000 token1) in 8 trades.
-        let sells = |zero_for_one: bool, amount: u128| -> Vec<Op> {
-            (0..8)
-                .map(|_| Op {
-                    zero_for_one,
-                    exact_out: false,
-                    amount,
-                    limit: None,
-                    timestamp: now,
-                })
-                .collect()
-        };
+        let sells =
+            |zero_for_one: bool, amount: u128| -> Vec<Op> { vec![sell(zero_for_one, amount, now); 8] };
         submit_checked(&h, &pool, &mut a, now, &sells(true, 500 * 10u128.pow(18))).await;
         let hf_one = h.hf(pool.pair).await;
         let b_ops = if same_direction {
@@ -514,6 +426,46 @@ async fn two_operators_move_the_health_factor_as_the_protocol_says() {
     );
 }
 
+/// `state` resized to `liquidity`, as the codec predicts.
+fn resized(state: &MarketState, liquidity: U256) -> MarketState {
+    let mut resized = *state;
+    resized.resize(liquidity).expect("a valid resize");
+    resized
+}
+
+/// Checks that `receipt` resized `market` to `liquidity` (its `ResizeApplied` event, with the codec's resized
+/// state) and that the chain holds the resized state, which the mirror takes.
+async fn assert_resized(
+    h: &Harness,
+    receipt: &TransactionReceipt,
+    market: &mut MarketTrack,
+    liquidity: U256,
+) {
+    let next = resized(&market.state, liquidity);
+    assert_eq!(
+        logs_of::<events::ResizeApplied>(receipt, market.address),
+        vec![events::ResizeApplied {
+            seq: next.seq,
+            stateHash: next.hash(),
+            liquidity
+        }]
+    );
+    h.confirm_state(market, next).await;
+}
+
+/// The operator of `market` applies its pending resize to `liquidity` at a batch boundary ([`assert_resized`]).
+async fn apply_resize(h: &Harness, market: &mut MarketTrack, liquidity: U256) {
+    let next = resized(&market.state, liquidity);
+    let m = market.contract(h);
+    let receipt = h
+        .send(
+            m.applyResize(next.seq, market.state.hash(), next.hash())
+                .from(market.operator),
+        )
+        .await;
+    assert_resized(h, &receipt, market, liquidity).await;
+}
+
 /// Operator transfer (two steps), resizing (the owner requests within the vault's admitted limit, the operator
 /// applies at a batch boundary, trades confirmed before are priced at the old liquidity), an L1 market resized
 /// at once, and freezing after an overdue request.
@@ -522,14 +474,7 @@ async fn operators_change_and_markets_resize_at_batch_boundaries() {
     let (h, pool, admin) = world().await;
     let owner = h.accounts.owner;
     let (operator, carol) = (h.accounts.operator, h.accounts.carol);
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
+    let mut a = operator_market(&h, &pool, admin, false).await;
     let m = a.contract(&h);
     let mut rng = Rng(11);
 
@@ -593,24 +538,7 @@ async fn operators_change_and_markets_resize_at_batch_boundaries() {
         "trades confirmed before the resize keep the old liquidity"
     );
 
-    let mut resized = a.state;
-    resized.resize(bigger).expect("a valid resize");
-    let receipt = h
-        .send(
-            m.applyResize(resized.seq, a.state.hash(), resized.hash())
-                .from(carol),
-        )
-        .await;
-    assert_eq!(
-        logs_of::<events::ResizeApplied>(&receipt, a.address),
-        vec![events::ResizeApplied {
-            seq: resized.seq,
-            stateHash: resized.hash(),
-            liquidity: bigger
-        }]
-    );
-    a.state = resized;
-    assert_eq!(h.market_state(&a).await, resized);
+    apply_resize(&h, &mut a, bigger).await;
     assert_eq!(
         h.vault().marketInfo(a.address).call().await.unwrap()._7.1,
         bigger,
@@ -636,15 +564,7 @@ async fn operators_change_and_markets_resize_at_batch_boundaries() {
         vec![events::FrozenSet { frozen: true }]
     );
     assert!(m.frozen().call().await.unwrap());
-    let mut resized = a.state;
-    resized.resize(smaller).expect("a valid resize");
-    h.send(
-        m.applyResize(resized.seq, a.state.hash(), resized.hash())
-            .from(carol),
-    )
-    .await;
-    a.state = resized;
-    assert_eq!(h.market_state(&a).await, resized);
+    apply_resize(&h, &mut a, smaller).await;
     h.send(m.setFrozen(false).from(owner)).await;
     assert!(!m.frozen().call().await.unwrap());
     let (_, now) = h.head().await;
@@ -663,19 +583,8 @@ async fn operators_change_and_markets_resize_at_batch_boundaries() {
         .await;
     let limit = l1.state.pool.liquidity * U256::from(2);
     h.register_market(&mut l1, limit).await;
-    let mut resized = l1.state;
-    resized.resize(limit).expect("a valid resize");
     let receipt = h.send(l1.contract(&h).requestResize(limit, 0).from(owner)).await;
-    assert_eq!(
-        logs_of::<events::ResizeApplied>(&receipt, l1.address),
-        vec![events::ResizeApplied {
-            seq: resized.seq,
-            stateHash: resized.hash(),
-            liquidity: limit
-        }]
-    );
-    l1.state = resized;
-    assert_eq!(h.market_state(&l1).await, resized);
+    assert_resized(&h, &receipt, &mut l1, limit).await;
     let bob = h.accounts.bob;
     h.fund_trader(&pool, bob).await;
     h.l1_swap(
@@ -695,26 +604,14 @@ async fn operators_change_and_markets_resize_at_batch_boundaries() {
 #[tokio::test(flavor = "multi_thread")]
 async fn quotes_match_the_codec() {
     let (h, pool, admin) = world().await;
-    let a = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.operator,
-        concentrated(CollectFeeMode::OnlyB, 100_000, true),
-    )
-    .await;
+    let params = concentrated(CollectFeeMode::OnlyB, 100_000, true);
+    let a = l2_market(&h, &pool, admin, h.accounts.operator, params).await;
     let m = a.contract(&h);
     let (_, now) = h.head().await;
     for (zero_for_one, amount) in [(true, 1_000u128), (false, 3_000), (true, 1), (false, 2_000)] {
         let amount = amount * 10u128.pow(18);
         for exact_out in [false, true] {
-            let op = Op {
-                zero_for_one,
-                exact_out,
-                amount,
-                limit: None,
-                timestamp: now,
-            };
+            let op = op(zero_for_one, exact_out, amount, now);
             let mut pool_state = a.state.pool;
             let r = damm::market_codec::exec::swap(&mut pool_state, &op, false).expect("a valid quote");
             let fee = U256::from(r.claiming_fee + r.compounding_fee + r.protocol_fee + r.referral_fee);
@@ -767,36 +664,18 @@ fn the_market_programs_fit_the_stylus_size_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_and_an_l1_swap_report_their_gas() {
     let (h, pool, admin) = world().await;
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        h.accounts.operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
+    let mut a = operator_market(&h, &pool, admin, false).await;
     let (_, now) = h.head().await;
     let ops = random_batch(&mut Rng(1), &a.state, now, 16);
     let (receipt, _) = h.submit_ops(&pool, &mut a, now, &ops).await;
     report_gas("submitBatch (16 swaps)", &receipt);
-    let mut l1 = h
-        .deploy_market(
-            admin,
-            pool.pair,
-            h.accounts.carol,
-            true,
-            concentrated(CollectFeeMode::OnlyB, 50_000, true),
-        )
-        .await;
-    let limit = l1.state.pool.liquidity;
-    h.register_market(&mut l1, limit).await;
-    let bob = h.accounts.bob;
-    h.fund_trader(&pool, bob).await;
+    let params = concentrated(CollectFeeMode::OnlyB, 50_000, true);
+    let mut l1 = l1_market(&h, &pool, admin, h.accounts.carol, params).await;
     let receipt = h
         .l1_swap(
             &pool,
             &mut l1,
-            bob,
+            h.accounts.bob,
             true,
             true,
             1_000 * 10u128.pow(18),

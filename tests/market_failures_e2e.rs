@@ -20,12 +20,13 @@ mod e2e;
 use std::collections::BTreeMap;
 
 use alloy::{
-    contract::{CallBuilder, CallDecoder},
+    contract::{CallBuilder, CallDecoder, SolCallBuilder},
     primitives::{keccak256, Address, Bytes, B256, U256},
-    providers::Provider,
+    providers::{DynProvider, Provider},
     sol_types::SolError,
 };
 use damm::{
+    bindings::IMarket,
     market_codec::{
         encode_batch, exec, execute_batch, execute_op, BatchError, BatchReader, MarketState, Op, Totals,
     },
@@ -40,8 +41,8 @@ use damm::{
 use e2e::{
     assert_invariants, e18,
     market::{
-        apply, assert_market_error, concentrated, errors, l2_market, random_batch, round_trips, world,
-        MarketTrack, Rng,
+        apply, assert_market_error, concentrated, errors, l1_market, op, operator_market, random_batch,
+        round_trips, sell, world, MarketTrack, Rng,
     },
     snapshot, Harness, PoolInfo, PoolTrack,
 };
@@ -105,22 +106,88 @@ async fn untouched(
     }
 }
 
-/// Sends `call`, which must revert (in `eth_call` and mined), and checks that it left every balance, view and
-/// market state of [`Untouched`] as it was and the vault's invariants. Returns the revert data.
-async fn refused<P: Provider, D: CallDecoder>(
+/// The refused calls of a test: the chain, the pool, and the accounts whose balances they must leave alone.
+struct Refusals<'a> {
+    h: &'a Harness,
+    pool: &'a PoolTrack,
+    who: Vec<Address>,
+}
+
+impl<'a> Refusals<'a> {
+    /// The refusals on `pool`, watching the balances of `who`.
+    fn new(h: &'a Harness, pool: &'a PoolTrack, who: &[Address]) -> Self {
+        Self {
+            h,
+            pool,
+            who: who.to_vec(),
+        }
+    }
+
+    /// Sends `call`, which must revert (in `eth_call` and mined), and checks that it left every balance, view
+    /// and market state of [`Untouched`] (of `markets` and the accounts) as it was and the vault's invariants.
+    /// Returns the revert data.
+    async fn call<P: Provider, D: CallDecoder>(
+        &self,
+        markets: &[&MarketTrack],
+        call: CallBuilder<P, D>,
+    ) -> Bytes {
+        let before = untouched(self.h, self.pool, markets, &self.who).await;
+        let data = self.h.reverts(call).await;
+        let after = untouched(self.h, self.pool, markets, &self.who).await;
+        assert_eq!(after.markets, before.markets, "a refused call changes no market");
+        assert_eq!(after.balances, before.balances, "a refused call moves nothing");
+        assert_invariants(self.h).await;
+        data
+    }
+
+    /// [`Refusals::call`], whose revert data must be exactly `expected` ([`assert_market_error`]).
+    async fn expect<P: Provider, D: CallDecoder, E: SolError + std::fmt::Debug>(
+        &self,
+        markets: &[&MarketTrack],
+        call: CallBuilder<P, D>,
+        expected: E,
+    ) {
+        let data = self.call(markets, call).await;
+        assert_market_error(&data, expected);
+    }
+
+    /// [`Refusals::call`] of [`next_batch`] (`encoded` to `new_hash` on `market`), `market` the only market
+    /// watched. Returns the revert data.
+    async fn batch(&self, market: &MarketTrack, encoded: Vec<u8>, new_hash: B256) -> Bytes {
+        self.call(&[market], next_batch(self.h, market, encoded, new_hash))
+            .await
+    }
+
+    /// [`Refusals::batch`], whose revert data must be exactly `expected`.
+    async fn expect_batch<E: SolError + std::fmt::Debug>(
+        &self,
+        market: &MarketTrack,
+        encoded: Vec<u8>,
+        new_hash: B256,
+        expected: E,
+    ) {
+        let data = self.batch(market, encoded, new_hash).await;
+        assert_market_error(&data, expected);
+    }
+}
+
+/// `submitBatch` of `encoded` as `market`'s next batch, by its operator: in sequence, from its current state, to
+/// the state hash `new_hash`.
+fn next_batch(
     h: &Harness,
-    pool: &PoolTrack,
-    markets: &[&MarketTrack],
-    accounts: &[Address],
-    call: CallBuilder<P, D>,
-) -> Bytes {
-    let before = untouched(h, pool, markets, accounts).await;
-    let data = h.reverts(call).await;
-    let after = untouched(h, pool, markets, accounts).await;
-    assert_eq!(after.markets, before.markets, "a refused call changes no market");
-    assert_eq!(after.balances, before.balances, "a refused call moves nothing");
-    assert_invariants(h).await;
-    data
+    market: &MarketTrack,
+    encoded: Vec<u8>,
+    new_hash: B256,
+) -> SolCallBuilder<DynProvider, IMarket::submitBatchCall> {
+    let m = market.contract(h);
+    m.submitBatch(
+        market.state.seq + 1,
+        market.state.hash(),
+        encoded.into(),
+        new_hash,
+    )
+    .from(market.operator)
+    .with_cloned_provider()
 }
 
 /// The state `encoded` leads `state` to, and its totals (the batch must be valid: checked at no time limit).
@@ -136,15 +203,27 @@ fn codec_error(state: &MarketState, encoded: &[u8], now: u64) -> BatchError {
     execute_batch(&mut copy, encoded, now).expect_err("the codec refuses the batch")
 }
 
-/// An op without limit.
-fn op(zero_for_one: bool, exact_out: bool, amount: u128, timestamp: u64) -> Op {
-    Op {
-        zero_for_one,
-        exact_out,
-        amount,
-        limit: None,
-        timestamp,
+/// `n` random round trips ([`round_trips`]) at `now` on `state`: the ops, their encoding (base `now`) and the
+/// state they lead to.
+fn round_trip_batch(
+    rng: &mut Rng,
+    state: &MarketState,
+    now: u64,
+    n: usize,
+) -> (Vec<Op>, Vec<u8>, MarketState) {
+    let ops = round_trips(rng, state, now, n);
+    let encoded = encode_batch(now, &ops).expect("encodes");
+    let (next, _) = predict(state, &encoded);
+    (ops, encoded, next)
+}
+
+/// The state `ops` lead `state` to, applied one by one as the market does.
+fn applied(state: &MarketState, ops: &[Op]) -> MarketState {
+    let mut s = *state;
+    for o in ops {
+        apply(&mut s, o);
     }
+    s
 }
 
 /// What `op` gives on `state` as op `index` of a batch (the operator is the referrer).
@@ -209,79 +288,66 @@ async fn unchained_foreign_and_malformed_batches_revert() {
     let (h, pool, admin) = world().await;
     let operator = h.accounts.operator;
     let attacker = h.accounts.attacker;
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
+    let mut a = operator_market(&h, &pool, admin, false).await;
     h.fund_trader(&pool, attacker).await;
-    let who = [operator, attacker];
+    let check = Refusals::new(&h, &pool, &[operator, attacker]);
     let mut rng = Rng(0xfa11);
 
     // 1. A replayed batch: the same calldata again after it settled.
     let (_, now) = h.head().await;
-    let ops = round_trips(&mut rng, &a.state, now, 4);
-    let encoded = encode_batch(now, &ops).expect("encodes");
     let prev = a.state;
-    let (next, _) = predict(&prev, &encoded);
+    let (ops, encoded, next) = round_trip_batch(&mut rng, &prev, now, 4);
     assert_eq!(next.seq, prev.seq + 1);
     h.submit_ops(&pool, &mut a, now, &ops).await;
     assert_eq!(a.state, next, "the mirror took the batch");
     let m = a.contract(&h);
     let replay = m
-        .submitBatch(next.seq, prev.hash(), encoded.clone().into(), next.hash())
+        .submitBatch(next.seq, prev.hash(), encoded.into(), next.hash())
         .from(operator);
-    let data = refused(&h, &pool, &[&a], &who, replay).await;
-    assert_market_error(
-        &data,
-        errors::BadSequence {
-            expected: a.state.seq + 1,
-            given: prev.seq + 1,
-        },
-    );
+    check
+        .expect(
+            &[&a],
+            replay,
+            errors::BadSequence {
+                expected: a.state.seq + 1,
+                given: prev.seq + 1,
+            },
+        )
+        .await;
 
-    // The next batch, built correctly: the cases below break one thing at a time.
+    // The next batch, built correctly: the cases below break one thing at a time (`batch(seq, previous hash,
+    // new hash, sender)`).
     let (_, now) = h.head().await;
-    let ops = round_trips(&mut rng, &a.state, now, 2);
-    let encoded = encode_batch(now, &ops).expect("encodes");
-    let (next, _) = predict(&a.state, &encoded);
+    let (ops, encoded, next) = round_trip_batch(&mut rng, &a.state, now, 2);
     let seq = a.state.seq + 1;
     let current = a.state.hash();
+    let batch = |seq: u64, previous: B256, new_hash: B256, from: Address| {
+        m.submitBatch(seq, previous, encoded.clone().into(), new_hash)
+            .from(from)
+    };
 
     // 1'. A sequence number from the future (a batch skipped).
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(seq + 1, current, encoded.clone().into(), next.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::BadSequence {
-            expected: seq,
-            given: seq + 1,
-        },
-    );
+    check
+        .expect(
+            &[&a],
+            batch(seq + 1, current, next.hash(), operator),
+            errors::BadSequence {
+                expected: seq,
+                given: seq + 1,
+            },
+        )
+        .await;
 
     // 2. A stale previous state hash (the state before the last batch), and one that is no state's.
     for given in [prev.hash(), keccak256(b"no market's state")] {
         assert_ne!(given, current);
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(seq, given, encoded.clone().into(), next.hash())
-                .from(operator),
-        )
-        .await;
-        assert_market_error(&data, errors::StaleStateHash { current, given });
+        check
+            .expect(
+                &[&a],
+                batch(seq, given, next.hash(), operator),
+                errors::StaleStateHash { current, given },
+            )
+            .await;
     }
 
     // 3. A wrong new state hash: the current one (the operator forgot to advance), and the right state with
@@ -290,35 +356,26 @@ async fn unchained_foreign_and_malformed_batches_revert() {
     old_seq.seq -= 1;
     for given in [current, old_seq.hash()] {
         assert_ne!(given, next.hash());
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(seq, current, encoded.clone().into(), given)
-                .from(operator),
-        )
-        .await;
-        assert_market_error(
-            &data,
-            errors::StateHashMismatch {
-                computed: next.hash(),
-                given,
-            },
-        );
+        check
+            .expect(
+                &[&a],
+                batch(seq, current, given, operator),
+                errors::StateHashMismatch {
+                    computed: next.hash(),
+                    given,
+                },
+            )
+            .await;
     }
 
     // 4. Another account (funded, approved) sends the exact batch the operator would.
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(seq, current, encoded.clone().into(), next.hash())
-            .from(attacker),
-    )
-    .await;
-    assert_market_error(&data, errors::Unauthorized { caller: attacker });
+    check
+        .expect(
+            &[&a],
+            batch(seq, current, next.hash(), attacker),
+            errors::Unauthorized { caller: attacker },
+        )
+        .await;
 
     // 6. Malformed ops. Three valid ops at the base timestamp: every delta is 0 bytes wide, so an op is
     //    head (1), limit_len (1), amount, limit.
@@ -359,34 +416,22 @@ async fn unchained_foreign_and_malformed_batches_revert() {
             "{what}"
         );
         println!("malformed ops ({what}): offset {offset}");
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(seq, current, bytes.into(), full_next.hash())
-                .from(operator),
-        )
-        .await;
-        assert_market_error(
-            &data,
-            errors::MalformedOps {
-                offset: U256::from(offset),
-            },
-        );
+        check
+            .expect_batch(
+                &a,
+                bytes,
+                full_next.hash(),
+                errors::MalformedOps {
+                    offset: U256::from(offset),
+                },
+            )
+            .await;
     }
     // The base timestamp and no op.
     assert_eq!(codec_error(&a.state, &full[..8], u64::MAX), BatchError::Empty);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(seq, current, full[..8].to_vec().into(), current)
-            .from(operator),
-    )
-    .await;
-    assert_market_error(&data, errors::EmptyBatch {});
+    check
+        .expect_batch(&a, full[..8].to_vec(), current, errors::EmptyBatch {})
+        .await;
 
     // The market still works: the batch the failures were built around settles.
     h.submit_ops(&pool, &mut a, now, &ops).await;
@@ -399,17 +444,8 @@ async fn unchained_foreign_and_malformed_batches_revert() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ops_out_of_time_limit_or_range_revert() {
     let (h, pool, admin) = world().await;
-    let operator = h.accounts.operator;
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, true),
-    )
-    .await;
-    let who = [operator];
-    let m = a.contract(&h);
+    let mut a = operator_market(&h, &pool, admin, true).await;
+    let check = Refusals::new(&h, &pool, &[h.accounts.operator]);
     let mut rng = Rng(0x7135);
 
     // 5. An op later than the block: alone (index 0), then after two valid ops (index 2). The block time the
@@ -419,12 +455,8 @@ async fn ops_out_of_time_limit_or_range_revert() {
         let (_, head) = h.head().await;
         let future = head + 1_000;
         let mut ops = random_batch(&mut rng, &a.state, head, valid);
-        let mut s = a.state;
-        for o in &ops {
-            apply(&mut s, o);
-        }
-        let last = op(true, false, tokens(10), future);
-        quote_op(&s, &last, valid);
+        let last = sell(true, tokens(10), future);
+        quote_op(&applied(&a.state, &ops), &last, valid);
         ops.push(last);
         let encoded = encode_batch(head, &ops).expect("encodes");
         assert_eq!(
@@ -436,15 +468,7 @@ async fn ops_out_of_time_limit_or_range_revert() {
             }
         );
         let (next, _) = predict(&a.state, &encoded);
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-                .from(operator),
-        )
-        .await;
+        let data = check.batch(&a, encoded, next.hash()).await;
         let e = errors::TimestampInFuture::abi_decode(&data).expect("TimestampInFuture");
         assert!(
             head <= e.now && e.now < future,
@@ -468,10 +492,7 @@ async fn ops_out_of_time_limit_or_range_revert() {
     let ops = round_trips(&mut rng, &a.state, t, 2);
     h.submit_ops(&pool, &mut a, t, &ops).await;
     assert_eq!(a.state.last_timestamp, t);
-    let earlier = vec![
-        op(false, false, tokens(20), t - 1),
-        op(true, false, tokens(5), t - 1),
-    ];
+    let earlier = vec![sell(false, tokens(20), t - 1), sell(true, tokens(5), t - 1)];
     let encoded = encode_batch(t - 1, &earlier).expect("encodes");
     // The new state hash the same ops would give at `t` (a plausible one).
     let at_t: Vec<Op> = earlier.iter().map(|o| Op { timestamp: t, ..*o }).collect();
@@ -484,155 +505,89 @@ async fn ops_out_of_time_limit_or_range_revert() {
             last: t,
         }
     );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::TimestampDecreased {
-            index: U256::ZERO,
-            timestamp: t - 1,
-            last: t,
-        },
-    );
+    check
+        .expect_batch(
+            &a,
+            encoded,
+            next.hash(),
+            errors::TimestampDecreased {
+                index: U256::ZERO,
+                timestamp: t - 1,
+                last: t,
+            },
+        )
+        .await;
 
-    // 7. Limits. An exact-in op (index 0) asking one atom more than its output.
+    // 7. Limits. An exact-in op (index 0) asking one atom more than its output, and an exact-out op at index 2,
+    //    after two valid ops, allowing one atom less than its input.
     let (_, now) = h.head().await;
-    let mut sell = op(true, false, tokens(1_000), now);
-    let out = quote_op(&a.state, &sell, 0).output_amount;
+    let mut exact_in = sell(true, tokens(1_000), now);
+    let out = quote_op(&a.state, &exact_in, 0).output_amount;
     assert!(out > 0);
-    sell.limit = Some(out + 1);
-    let encoded = encode_batch(now, &[sell]).expect("encodes");
-    assert_eq!(
-        codec_error(&a.state, &encoded, u64::MAX),
-        BatchError::LimitMissed {
-            index: 0,
-            amount: out,
-            limit: out + 1,
-        }
-    );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), a.state.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::LimitMissed {
-            index: U256::ZERO,
-            amount: U256::from(out),
-            limit: U256::from(out + 1),
-        },
-    );
-
-    // An exact-out op at index 2, after two valid ops, allowing one atom less than its input.
-    let mut ops = random_batch(&mut rng, &a.state, now, 2);
-    let mut s = a.state;
-    for o in &ops {
-        apply(&mut s, o);
-    }
+    exact_in.limit = Some(out + 1);
+    let mut exact_out = random_batch(&mut rng, &a.state, now, 2);
     let mut buy = op(false, true, tokens(300), now);
-    let input = quote_op(&s, &buy, 2).included_fee_input_amount;
+    let input = quote_op(&applied(&a.state, &exact_out), &buy, 2).included_fee_input_amount;
     buy.limit = Some(input - 1);
-    ops.push(buy);
-    let encoded = encode_batch(now, &ops).expect("encodes");
-    assert_eq!(
-        codec_error(&a.state, &encoded, u64::MAX),
-        BatchError::LimitMissed {
-            index: 2,
-            amount: input,
-            limit: input - 1,
-        }
-    );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), a.state.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::LimitMissed {
-            index: U256::from(2),
-            amount: U256::from(input),
-            limit: U256::from(input - 1),
-        },
-    );
+    exact_out.push(buy);
+    for (ops, index, amount, limit) in [
+        (vec![exact_in], 0, out, out + 1),
+        (exact_out, 2, input, input - 1),
+    ] {
+        let encoded = encode_batch(now, &ops).expect("encodes");
+        assert_eq!(
+            codec_error(&a.state, &encoded, u64::MAX),
+            BatchError::LimitMissed { index, amount, limit }
+        );
+        check
+            .expect_batch(
+                &a,
+                encoded,
+                a.state.hash(),
+                errors::LimitMissed {
+                    index: U256::from(index),
+                    amount: U256::from(amount),
+                    limit: U256::from(limit),
+                },
+            )
+            .await;
+    }
 
     // 8. Beyond the range: op 1 sells a million token0 into a market that absorbs about 5,600 before its price
     //    reaches the bottom of its range (√P from 2 to 1.8 at a real liquidity of 100,000: L·(1/1.8 − 1/2)).
-    //    DAMM v2 refuses a concentrated swap past the range rather than filling it partly.
-    let mut ops = random_batch(&mut rng, &a.state, now, 1);
-    ops.push(op(true, false, tokens(1_000_000), now));
-    let encoded = encode_batch(now, &ops).expect("encodes");
-    assert_eq!(
-        codec_error(&a.state, &encoded, u64::MAX),
-        BatchError::Swap {
-            index: 1,
-            error: MathError::PriceRangeViolation,
-        }
-    );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), a.state.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::OpFailed {
-            index: U256::from(1),
-            code: MathError::PriceRangeViolation.code(),
-        },
-    );
-
-    // An op of zero (index 1), and an exact-out op asking for more token0 than the market holds (index 0):
-    // the math's errors, as the codec reports them.
+    //    DAMM v2 refuses a concentrated swap past the range rather than filling it partly. Then an op of zero
+    //    (index 1), and an exact-out op asking for more token0 than the market holds (index 0): the math's
+    //    errors, as the codec reports them.
+    let mut beyond = random_batch(&mut rng, &a.state, now, 1);
+    beyond.push(sell(true, tokens(1_000_000), now));
     let mut zero = random_batch(&mut rng, &a.state, now, 1);
-    zero.push(op(false, false, 0, now));
+    zero.push(sell(false, 0, now));
     let too_much = vec![op(false, true, a.state.pool.token_a_amount + 1, now)];
-    for (ops, index) in [(zero, 1usize), (too_much, 0)] {
+    for (ops, index, known) in [
+        (beyond, 1usize, Some(MathError::PriceRangeViolation)),
+        (zero, 1, Some(MathError::AmountIsZero)),
+        (too_much, 0, None),
+    ] {
         let encoded = encode_batch(now, &ops).expect("encodes");
         let BatchError::Swap { index: i, error } = codec_error(&a.state, &encoded, u64::MAX) else {
             panic!("the math refuses op {index}");
         };
         assert_eq!(i, index);
-        if index == 1 {
-            assert_eq!(error, MathError::AmountIsZero);
+        if let Some(known) = known {
+            assert_eq!(error, known);
         }
         println!("op {index} of {ops:?}: {error:?}");
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), a.state.hash())
-                .from(operator),
-        )
-        .await;
-        assert_market_error(
-            &data,
-            errors::OpFailed {
-                index: U256::from(index),
-                code: error.code(),
-            },
-        );
+        check
+            .expect_batch(
+                &a,
+                encoded,
+                a.state.hash(),
+                errors::OpFailed {
+                    index: U256::from(index),
+                    code: error.code(),
+                },
+            )
+            .await;
     }
 
     // The market still works. The base timestamp may be earlier than the last trade, only the ops' timestamps
@@ -651,70 +606,52 @@ async fn wrong_kind_and_bad_l1_swaps_revert() {
     let (h, pool, admin) = world().await;
     let operator = h.accounts.operator;
     let (carol, bob) = (h.accounts.carol, h.accounts.bob);
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
-    // An L1 market operated by Carol, without dynamic fee (its quotes do not depend on the block time).
-    let mut l1 = h
-        .deploy_market(
-            admin,
-            pool.pair,
-            carol,
-            true,
-            concentrated(CollectFeeMode::OnlyB, 50_000, false),
-        )
-        .await;
-    let limit = l1.state.pool.liquidity;
-    h.register_market(&mut l1, limit).await;
-    h.fund_trader(&pool, bob).await;
-    let who = [operator, carol, bob];
+    let mut a = operator_market(&h, &pool, admin, false).await;
+    // An L1 market operated by Carol, without dynamic fee (its quotes do not depend on the block time); Bob
+    // trades on it.
+    let params = concentrated(CollectFeeMode::OnlyB, 50_000, false);
+    let mut l1 = l1_market(&h, &pool, admin, carol, params).await;
+    let check = Refusals::new(&h, &pool, &[operator, carol, bob]);
+    let markets = [&a, &l1];
     let (ma, m1) = (a.contract(&h), l1.contract(&h));
+    // Bob's swap on the L1 market, without referral and deadline.
+    let swap = |zero_for_one: bool, exact_in: bool, amount: U256, limit: U256| {
+        m1.swap(zero_for_one, exact_in, amount, limit, Address::ZERO, U256::MAX)
+            .from(bob)
+    };
 
     // 9. `swap` on the L2 market.
-    let data = refused(
-        &h,
-        &pool,
-        &[&a, &l1],
-        &who,
-        ma.swap(true, true, e18(10), U256::ZERO, Address::ZERO, U256::MAX)
-            .from(bob),
-    )
-    .await;
-    assert_market_error(&data, errors::WrongKind { l1: false });
+    check
+        .expect(
+            &markets,
+            ma.swap(true, true, e18(10), U256::ZERO, Address::ZERO, U256::MAX)
+                .from(bob),
+            errors::WrongKind { l1: false },
+        )
+        .await;
 
     // `submitBatch` on the L1 market, by its operator, with a batch valid for its state.
     let (_, now) = h.head().await;
-    let ops = [op(true, false, tokens(10), now)];
-    let encoded = encode_batch(now, &ops).expect("encodes");
+    let encoded = encode_batch(now, &[sell(true, tokens(10), now)]).expect("encodes");
     let (next, _) = predict(&l1.state, &encoded);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a, &l1],
-        &who,
-        m1.submitBatch(l1.state.seq + 1, l1.state.hash(), encoded.into(), next.hash())
-            .from(carol),
-    )
-    .await;
-    assert_market_error(&data, errors::WrongKind { l1: true });
+    check
+        .expect(
+            &markets,
+            next_batch(&h, &l1, encoded, next.hash()),
+            errors::WrongKind { l1: true },
+        )
+        .await;
 
     // 10. A deadline in the past. `now` is the block time of the `eth_call` (see the module documentation).
     let (_, head) = h.head().await;
     let deadline = U256::from(head - 1);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a, &l1],
-        &who,
-        m1.swap(true, true, e18(10), U256::ZERO, Address::ZERO, deadline)
-            .from(bob),
-    )
-    .await;
+    let data = check
+        .call(
+            &markets,
+            m1.swap(true, true, e18(10), U256::ZERO, Address::ZERO, deadline)
+                .from(bob),
+        )
+        .await;
     let e = errors::DeadlineExpired::abi_decode(&data).expect("DeadlineExpired");
     assert!(
         e.now >= head,
@@ -731,147 +668,92 @@ async fn wrong_kind_and_bad_l1_swaps_revert() {
         let mut p = l1.state.pool;
         exec::swap(&mut p, o, false).expect("the swap is valid")
     };
-    let sell = tokens(1_000);
-    let out = codec_quote(&op(true, false, sell, at)).output_amount;
+    let sold = tokens(1_000);
+    let out = codec_quote(&sell(true, sold, at)).output_amount;
     let view = m1
-        .quoteExactIn(true, U256::from(sell))
+        .quoteExactIn(true, U256::from(sold))
         .call()
         .await
         .expect("quoteExactIn");
     assert_eq!(view._0, U256::from(out), "quoteExactIn is the codec's");
-    let buy = tokens(2_000);
-    let input = codec_quote(&op(false, true, buy, at)).included_fee_input_amount;
+    let bought = tokens(2_000);
+    let input = codec_quote(&op(false, true, bought, at)).included_fee_input_amount;
     let view = m1
-        .quoteExactOut(false, U256::from(buy))
+        .quoteExactOut(false, U256::from(bought))
         .call()
         .await
         .expect("quoteExactOut");
     assert_eq!(view._0, U256::from(input), "quoteExactOut is the codec's");
-    for (zero_for_one, exact_in, amount, limit, expected) in [
-        (true, true, sell, out + 1, out),
-        (false, false, buy, input - 1, input),
+    for (zero_for_one, exact_in, amount, limit, expected, reported) in [
+        (true, true, sold, U256::from(out + 1), out, out + 1),
+        (false, false, bought, U256::from(input - 1), input, input - 1),
+        // A minimum output beyond u128 (no output can meet it): the contract clamps a limit to u128::MAX, so
+        // the error reports the clamped limit, not the one given.
+        (true, true, sold, U256::MAX, out, u128::MAX),
     ] {
-        let data = refused(
-            &h,
-            &pool,
-            &[&a, &l1],
-            &who,
-            m1.swap(
-                zero_for_one,
-                exact_in,
-                U256::from(amount),
-                U256::from(limit),
-                Address::ZERO,
-                U256::MAX,
+        check
+            .expect(
+                &markets,
+                swap(zero_for_one, exact_in, U256::from(amount), limit),
+                errors::LimitMissed {
+                    index: U256::ZERO,
+                    amount: U256::from(expected),
+                    limit: U256::from(reported),
+                },
             )
-            .from(bob),
-        )
-        .await;
-        assert_market_error(
-            &data,
-            errors::LimitMissed {
-                index: U256::ZERO,
-                amount: U256::from(expected),
-                limit: U256::from(limit),
-            },
-        );
+            .await;
     }
 
-    // A minimum output beyond u128 (no output can meet it): the contract clamps a limit to u128::MAX, so the
-    // error reports the clamped limit, not the one given.
-    let data = refused(
-        &h,
-        &pool,
-        &[&a, &l1],
-        &who,
-        m1.swap(true, true, U256::from(sell), U256::MAX, Address::ZERO, U256::MAX)
-            .from(bob),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::LimitMissed {
-            index: U256::ZERO,
-            amount: U256::from(out),
-            limit: U256::from(u128::MAX),
-        },
-    );
-
-    // A swap of nothing.
-    let data = refused(
-        &h,
-        &pool,
-        &[&a, &l1],
-        &who,
-        m1.swap(true, true, U256::ZERO, U256::ZERO, Address::ZERO, U256::MAX)
-            .from(bob),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::OpFailed {
-            index: U256::ZERO,
-            code: MathError::AmountIsZero.code(),
-        },
-    );
-
-    // An amount of 2^128 (amounts are u128), exact in and exact out.
-    for exact_in in [true, false] {
-        let data = refused(
-            &h,
-            &pool,
-            &[&a, &l1],
-            &who,
-            m1.swap(
-                true,
-                exact_in,
-                U256::from(1) << 128,
-                U256::ZERO,
-                Address::ZERO,
-                U256::MAX,
+    // A swap of nothing, and an amount of 2^128 (amounts are u128), exact in and exact out.
+    for (exact_in, amount, error) in [
+        (true, U256::ZERO, MathError::AmountIsZero),
+        (true, U256::from(1) << 128, MathError::TypeCastFailed),
+        (false, U256::from(1) << 128, MathError::TypeCastFailed),
+    ] {
+        check
+            .expect(
+                &markets,
+                swap(true, exact_in, amount, U256::ZERO),
+                errors::OpFailed {
+                    index: U256::ZERO,
+                    code: error.code(),
+                },
             )
-            .from(bob),
-        )
-        .await;
-        assert_market_error(
-            &data,
-            errors::OpFailed {
-                index: U256::ZERO,
-                code: MathError::TypeCastFailed.code(),
-            },
-        );
+            .await;
     }
 
     // Both markets still work.
-    h.l1_swap(&pool, &mut l1, bob, true, true, sell, h.accounts.referrer)
+    h.l1_swap(&pool, &mut l1, bob, true, true, sold, h.accounts.referrer)
         .await;
-    let (_, now) = h.head().await;
-    let ops = round_trips(&mut Rng(0x9), &a.state, now, 2);
-    h.submit_ops(&pool, &mut a, now, &ops).await;
+    h.settle_round_trips(&pool, &mut a, &mut Rng(0x9), 2).await;
     assert_invariants(&h).await;
 }
 
 // ---- 11: the vault's refusals, passed through ----------------------------------------------------------------
+
+/// Checks that a batch's flows `f` go one way (token0 in, token1 out), and returns what the vault would do with
+/// them ([`vault_settles`]).
+async fn one_way(
+    h: &Harness,
+    pool: &PoolTrack,
+    f: [u128; 8],
+) -> (PoolInfo, Result<(PoolHoldings, PairState), MathError>) {
+    assert!(
+        f[1] == f[5] + f[7] && f[2] == 0,
+        "one way: token0 in, token1 out (flows {f:?})"
+    );
+    vault_settles(h, pool, f).await
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn vault_refusals_pass_through_unchanged() {
     let (h, pool, admin) = world().await;
     let operator = h.accounts.operator;
     let (owner, carol) = (h.accounts.owner, h.accounts.carol);
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
-    let who = [operator, carol];
-    let m = a.contract(&h);
+    let mut a = operator_market(&h, &pool, admin, false).await;
+    let check = Refusals::new(&h, &pool, &[operator, carol]);
     let mut rng = Rng(0x11);
-    let (_, now) = h.head().await;
-    let ops = round_trips(&mut rng, &a.state, now, 2);
-    h.submit_ops(&pool, &mut a, now, &ops).await;
+    h.settle_round_trips(&pool, &mut a, &mut rng, 2).await;
 
     // (a) The health factor. HF_min raised to 1, with the pool's HF about 1 (here just under it): a settlement
     //     passes only if it leaves HF at least 1 or does not lower it. A large one-way sale of token0 (within
@@ -882,7 +764,7 @@ async fn vault_refusals_pass_through_unchanged() {
     let (_, now) = h.head().await;
     let mut amount = tokens(4_000);
     let (encoded, next, totals) = loop {
-        let encoded = encode_batch(now, &[op(true, false, amount, now)]).expect("encodes");
+        let encoded = encode_batch(now, &[sell(true, amount, now)]).expect("encodes");
         let mut next = a.state;
         if let Ok(totals) = execute_batch(&mut next, &encoded, u64::MAX) {
             break (encoded, next, totals);
@@ -890,11 +772,7 @@ async fn vault_refusals_pass_through_unchanged() {
         amount /= 2;
     };
     let f = totals.flows;
-    assert!(
-        f[1] == f[5] + f[7] && f[2] == 0,
-        "one way: token0 in, token1 out (flows {f:?})"
-    );
-    let (info, settled) = vault_settles(&h, &pool, f).await;
+    let (info, settled) = one_way(&h, &pool, f).await;
     let (holdings, pair_after) = settled.expect("the payout is covered");
     let hf_before = h.hf(pool.pair).await;
     let hf_after = health_factor(
@@ -910,15 +788,7 @@ async fn vault_refusals_pass_through_unchanged() {
         hf_after < hf_before && hf_after < HF_ONE,
         "the batch must lower HF below 1"
     );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-            .from(operator),
-    )
-    .await;
+    let data = check.batch(&a, encoded, next.hash()).await;
     let e = errors::HealthFactorTooLow::abi_decode(&data).expect("HealthFactorTooLow");
     assert_eq!(e.minimum, HF_ONE);
     assert!(e.after < e.before);
@@ -932,43 +802,40 @@ async fn vault_refusals_pass_through_unchanged() {
     );
     h.send(h.vault().setHfMin(pool.pair, DEFAULT_HF_MIN).from(owner))
         .await;
-    let (_, now) = h.head().await;
-    let ops = round_trips(&mut rng, &a.state, now, 2);
-    h.submit_ops(&pool, &mut a, now, &ops).await;
+    h.settle_round_trips(&pool, &mut a, &mut rng, 2).await;
 
     // The vault's other checks on a settlement: the vault paused by its guardian, the market deactivated by
     //     the vault owner, its liquidity limit lowered below its liquidity (lowering needs no admission). A
     //     valid batch is refused by each, undone after; then it settles.
     let (_, now) = h.head().await;
-    let ops = round_trips(&mut rng, &a.state, now, 2);
-    let encoded = encode_batch(now, &ops).expect("encodes");
-    let (next, _) = predict(&a.state, &encoded);
-    let batch = m
-        .submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-        .from(operator);
+    let (_, encoded, next) = round_trip_batch(&mut rng, &a.state, now, 2);
+    let batch = next_batch(&h, &a, encoded, next.hash());
     let vault = h.vault();
+    let below = a.state.pool.liquidity - U256::from(1);
+    let update = |limit: U256, active: bool| vault.updateMarket(a.address, limit, active).from(owner);
     h.send(vault.setPaused(true).from(h.accounts.guardian)).await;
-    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
-    assert_market_error(&data, errors::ContractPaused {});
+    check
+        .expect(&[&a], batch.clone(), errors::ContractPaused {})
+        .await;
     h.send(vault.setPaused(false).from(owner)).await;
 
-    h.send(vault.updateMarket(a.address, a.limit, false).from(owner))
+    h.send(update(a.limit, false)).await;
+    check
+        .expect(&[&a], batch.clone(), MarketInactive { market: a.address })
         .await;
-    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
-    assert_market_error(&data, MarketInactive { market: a.address });
-    h.send(vault.updateMarket(a.address, a.limit, true).from(owner))
-        .await;
+    h.send(update(a.limit, true)).await;
 
-    let below = a.state.pool.liquidity - U256::from(1);
-    h.send(vault.updateMarket(a.address, below, true).from(owner))
+    h.send(update(below, true)).await;
+    check
+        .expect(
+            &[&a],
+            batch.clone(),
+            errors::MarketOutOfBounds { market: a.address },
+        )
         .await;
-    let data = refused(&h, &pool, &[&a], &who, batch.clone()).await;
-    assert_market_error(&data, errors::MarketOutOfBounds { market: a.address });
-    h.send(vault.updateMarket(a.address, a.limit, true).from(owner))
-        .await;
+    h.send(update(a.limit, true)).await;
     h.send(batch).await;
-    a.state = next;
-    assert_eq!(h.market_state(&a).await, next, "the chain's state is the codec's");
+    h.confirm_state(&mut a, next).await;
 
     // (b) An uncovered payout. Carol sells a billion token0 on Uniswap directly: the pair keeps a few thousand
     //     token1, and so do the vault's LP tokens (nearly all of the pair's). A one-way sale of token0 on the
@@ -981,14 +848,10 @@ async fn vault_refusals_pass_through_unchanged() {
     println!("the pair after the drain: {pair:?}");
     assert_invariants(&h).await;
     let (_, now) = h.head().await;
-    let encoded = encode_batch(now, &[op(true, false, tokens(3_000), now)]).expect("encodes");
+    let encoded = encode_batch(now, &[sell(true, tokens(3_000), now)]).expect("encodes");
     let (next, totals) = predict(&a.state, &encoded);
     let f = totals.flows;
-    assert!(
-        f[1] == f[5] + f[7] && f[2] == 0,
-        "one way: token0 in, token1 out (flows {f:?})"
-    );
-    let (info, settled) = vault_settles(&h, &pool, f).await;
+    let (info, settled) = one_way(&h, &pool, f).await;
     assert_eq!(
         settled,
         Err(MathError::InsufficientLiquidity),
@@ -1001,27 +864,22 @@ async fn vault_refusals_pass_through_unchanged() {
         f[3],
         info.raw1
     );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::PayoutUncovered {
-            out0: U256::from(f[2]),
-            out1: U256::from(f[3]),
-        },
-    );
+    check
+        .expect_batch(
+            &a,
+            encoded,
+            next.hash(),
+            errors::PayoutUncovered {
+                out0: U256::from(f[2]),
+                out1: U256::from(f[3]),
+            },
+        )
+        .await;
 
     // The market still works: buying a little token0 with token1 (paid from the LP tokens, backed by plenty of
     // token0).
     let (_, now) = h.head().await;
-    h.submit_ops(&pool, &mut a, now, &[op(false, false, tokens(100), now)])
+    h.submit_ops(&pool, &mut a, now, &[sell(false, tokens(100), now)])
         .await;
     assert_invariants(&h).await;
 }
@@ -1033,61 +891,46 @@ async fn a_frozen_market_settles_nothing() {
     let (h, pool, admin) = world().await;
     let operator = h.accounts.operator;
     let (owner, attacker) = (h.accounts.owner, h.accounts.attacker);
-    let mut a = l2_market(
-        &h,
-        &pool,
-        admin,
-        operator,
-        concentrated(CollectFeeMode::BothToken, 100_000, false),
-    )
-    .await;
-    let who = [operator, owner, attacker];
+    let mut a = operator_market(&h, &pool, admin, false).await;
+    let check = Refusals::new(&h, &pool, &[operator, owner, attacker]);
     let m = a.contract(&h);
     let info = h.vault().marketInfo(a.address).call().await.expect("marketInfo");
     assert_eq!(info._6, a.limit, "the vault's limit for the market");
 
     // Freezing, and applying, need a pending resize.
-    let data = refused(&h, &pool, &[&a], &who, m.setFrozen(true).from(owner)).await;
-    assert_market_error(&data, errors::NoPendingResize {});
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.applyResize(a.state.seq + 1, a.state.hash(), a.state.hash())
-            .from(operator),
-    )
-    .await;
-    assert_market_error(&data, errors::NoPendingResize {});
+    check
+        .expect(&[&a], m.setFrozen(true).from(owner), errors::NoPendingResize {})
+        .await;
+    check
+        .expect(
+            &[&a],
+            m.applyResize(a.state.seq + 1, a.state.hash(), a.state.hash())
+                .from(operator),
+            errors::NoPendingResize {},
+        )
+        .await;
 
     // A resize above the vault's limit is refused; so is one from anyone but the vault owner.
     let (_, head) = h.head().await;
     let too_much = a.limit + U256::from(1);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.requestResize(too_much, head + 60).from(owner),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::ResizeNotAdmitted {
-            liquidity: too_much,
-            limit: a.limit,
-        },
-    );
+    check
+        .expect(
+            &[&a],
+            m.requestResize(too_much, head + 60).from(owner),
+            errors::ResizeNotAdmitted {
+                liquidity: too_much,
+                limit: a.limit,
+            },
+        )
+        .await;
     let smaller = a.state.pool.liquidity - a.state.pool.liquidity / U256::from(100);
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.requestResize(smaller, head + 60).from(attacker),
-    )
-    .await;
-    assert_market_error(&data, errors::Unauthorized { caller: attacker });
+    check
+        .expect(
+            &[&a],
+            m.requestResize(smaller, head + 60).from(attacker),
+            errors::Unauthorized { caller: attacker },
+        )
+        .await;
 
     // A valid request, 60 s to apply it (a margin: the devnode's blocks follow the wall clock, and the mined
     // transaction must still see the deadline ahead). Too early to freeze.
@@ -1096,77 +939,73 @@ async fn a_frozen_market_settles_nothing() {
     h.send(m.requestResize(smaller, deadline).from(owner)).await;
     let pending = m.pendingResize().call().await.expect("pendingResize");
     assert_eq!((pending._0, pending._1), (smaller, deadline));
-    let data = refused(&h, &pool, &[&a], &who, m.setFrozen(true).from(owner)).await;
-    assert_market_error(&data, errors::ResizeNotOverdue { deadline });
+    check
+        .expect(
+            &[&a],
+            m.setFrozen(true).from(owner),
+            errors::ResizeNotOverdue { deadline },
+        )
+        .await;
 
     // Applying it is a state transition like a batch: the operator's, in sequence, from the current state, to
     // the state the codec's resize predicts.
     let mut resized = a.state;
     resized.resize(smaller).expect("the resize is valid");
     let (seq, current) = (a.state.seq + 1, a.state.hash());
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.applyResize(seq, current, resized.hash()).from(attacker),
-    )
-    .await;
-    assert_market_error(&data, errors::Unauthorized { caller: attacker });
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.applyResize(seq - 1, current, resized.hash()).from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::BadSequence {
-            expected: seq,
-            given: seq - 1,
-        },
-    );
+    let apply_resize = |seq: u64, previous: B256, new_hash: B256, from: Address| {
+        m.applyResize(seq, previous, new_hash).from(from)
+    };
+    check
+        .expect(
+            &[&a],
+            apply_resize(seq, current, resized.hash(), attacker),
+            errors::Unauthorized { caller: attacker },
+        )
+        .await;
+    check
+        .expect(
+            &[&a],
+            apply_resize(seq - 1, current, resized.hash(), operator),
+            errors::BadSequence {
+                expected: seq,
+                given: seq - 1,
+            },
+        )
+        .await;
     let stale = keccak256(b"not the current state");
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.applyResize(seq, stale, resized.hash()).from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::StaleStateHash {
-            current,
-            given: stale,
-        },
-    );
-    let data = refused(
-        &h,
-        &pool,
-        &[&a],
-        &who,
-        m.applyResize(seq, current, current).from(operator),
-    )
-    .await;
-    assert_market_error(
-        &data,
-        errors::StateHashMismatch {
-            computed: resized.hash(),
-            given: current,
-        },
-    );
+    check
+        .expect(
+            &[&a],
+            apply_resize(seq, stale, resized.hash(), operator),
+            errors::StaleStateHash {
+                current,
+                given: stale,
+            },
+        )
+        .await;
+    check
+        .expect(
+            &[&a],
+            apply_resize(seq, current, current, operator),
+            errors::StateHashMismatch {
+                computed: resized.hash(),
+                given: current,
+            },
+        )
+        .await;
 
     // Past the deadline the owner freezes the market (a stranger cannot).
     if !h.can_travel() {
         println!("external node: waiting in real time until the resize deadline {deadline} passes");
     }
     wait_past(&h, &pool, deadline).await;
-    let data = refused(&h, &pool, &[&a], &who, m.setFrozen(true).from(attacker)).await;
-    assert_market_error(&data, errors::Unauthorized { caller: attacker });
+    check
+        .expect(
+            &[&a],
+            m.setFrozen(true).from(attacker),
+            errors::Unauthorized { caller: attacker },
+        )
+        .await;
     h.send(m.setFrozen(true).from(owner)).await;
     assert!(m.frozen().call().await.expect("frozen()"));
 
@@ -1174,43 +1013,31 @@ async fn a_frozen_market_settles_nothing() {
     // stays frozen.
     for resize in [false, true] {
         let (_, now) = h.head().await;
-        let ops = round_trips(&mut Rng(0x12), &a.state, now, 2);
-        let encoded = encode_batch(now, &ops).expect("encodes");
-        let (next, _) = predict(&a.state, &encoded);
-        let data = refused(
-            &h,
-            &pool,
-            &[&a],
-            &who,
-            m.submitBatch(a.state.seq + 1, a.state.hash(), encoded.into(), next.hash())
-                .from(operator),
-        )
-        .await;
-        assert_market_error(&data, errors::MarketFrozen {});
+        let (_, encoded, next) = round_trip_batch(&mut Rng(0x12), &a.state, now, 2);
+        check
+            .expect_batch(&a, encoded, next.hash(), errors::MarketFrozen {})
+            .await;
         if resize {
             break;
         }
-        h.send(m.applyResize(seq, current, resized.hash()).from(operator))
-            .await;
-        a.state = resized;
-        assert_eq!(
-            h.market_state(&a).await,
-            resized,
-            "the chain's state is the codec's"
-        );
+        h.send(apply_resize(seq, current, resized.hash(), operator)).await;
+        h.confirm_state(&mut a, resized).await;
         let pending = m.pendingResize().call().await.expect("pendingResize");
         assert_eq!((pending._0, pending._1), (U256::ZERO, 0));
         assert!(m.frozen().call().await.expect("frozen()"));
         assert_invariants(&h).await;
     }
-    let data = refused(&h, &pool, &[&a], &who, m.setFrozen(false).from(attacker)).await;
-    assert_market_error(&data, errors::Unauthorized { caller: attacker });
+    check
+        .expect(
+            &[&a],
+            m.setFrozen(false).from(attacker),
+            errors::Unauthorized { caller: attacker },
+        )
+        .await;
 
     // Unfrozen, it settles batches again.
     h.send(m.setFrozen(false).from(owner)).await;
     assert!(!m.frozen().call().await.expect("frozen()"));
-    let (_, now) = h.head().await;
-    let ops = round_trips(&mut Rng(0x12), &a.state, now, 2);
-    h.submit_ops(&pool, &mut a, now, &ops).await;
+    h.settle_round_trips(&pool, &mut a, &mut Rng(0x12), 2).await;
     assert_invariants(&h).await;
 }

@@ -292,6 +292,16 @@ impl Harness {
         MarketState::decode(&bytes).expect("the market's state decodes")
     }
 
+    /// Takes `next` as the mirror's state of `market` and checks that the chain holds it.
+    pub async fn confirm_state(&self, market: &mut MarketTrack, next: MarketState) {
+        market.state = next;
+        assert_eq!(
+            self.market_state(market).await,
+            next,
+            "the chain's state is the codec's"
+        );
+    }
+
     /// Submits `ops` as the next batch of `market`, predicting the new state and flows with the codec;
     /// asserts the transaction succeeded, the chain's state is the prediction, the operator's balances moved
     /// by the flows (its referral share included) and the event. Returns the receipt and the totals.
@@ -337,12 +347,7 @@ impl Harness {
                 lpFee1: U256::from(totals.lp_fees[1]),
             }]
         );
-        market.state = next;
-        assert_eq!(
-            self.market_state(market).await,
-            next,
-            "the chain's state is the codec's"
-        );
+        self.confirm_state(market, next).await;
         (receipt, totals)
     }
 
@@ -417,13 +422,22 @@ impl Harness {
                 lpFee1: U256::from(totals.lp_fees[1]),
             }]
         );
-        market.state = next;
-        assert_eq!(
-            self.market_state(market).await,
-            next,
-            "the chain's state is the codec's"
-        );
+        self.confirm_state(market, next).await;
         receipt
+    }
+
+    /// Settles `n` (even) random round trips ([`round_trips`]) as the next batch of `market` at the head's time
+    /// ([`Harness::submit_ops`]).
+    pub async fn settle_round_trips(
+        &self,
+        pool: &PoolTrack,
+        market: &mut MarketTrack,
+        rng: &mut Rng,
+        n: usize,
+    ) {
+        let (_, now) = self.head().await;
+        let ops = round_trips(rng, &market.state, now, n);
+        self.submit_ops(pool, market, now, &ops).await;
     }
 }
 
@@ -442,6 +456,21 @@ pub async fn world() -> (Harness, PoolTrack, Address) {
     (h, pool, admin)
 }
 
+/// A market (L1 or L2) of `operator` on the main pool, registered at its own liquidity.
+pub async fn registered_market(
+    h: &Harness,
+    pool: &PoolTrack,
+    admin: Address,
+    operator: Address,
+    l1: bool,
+    params: MarketParams,
+) -> MarketTrack {
+    let mut m = h.deploy_market(admin, pool.pair, operator, l1, params).await;
+    let limit = m.state.pool.liquidity;
+    h.register_market(&mut m, limit).await;
+    m
+}
+
 /// An L2 market of `operator` on the main pool, registered at its own liquidity, the operator funded.
 pub async fn l2_market(
     h: &Harness,
@@ -450,11 +479,46 @@ pub async fn l2_market(
     operator: Address,
     params: MarketParams,
 ) -> MarketTrack {
-    let mut m = h.deploy_market(admin, pool.pair, operator, false, params).await;
-    let limit = m.state.pool.liquidity;
-    h.register_market(&mut m, limit).await;
+    let m = registered_market(h, pool, admin, operator, false, params).await;
     h.fund_trader(pool, operator).await;
     m
+}
+
+/// An L1 market of `operator` on the main pool, registered at its own liquidity, Bob (who trades on it in the
+/// tests) funded.
+pub async fn l1_market(
+    h: &Harness,
+    pool: &PoolTrack,
+    admin: Address,
+    operator: Address,
+    params: MarketParams,
+) -> MarketTrack {
+    let m = registered_market(h, pool, admin, operator, true, params).await;
+    h.fund_trader(pool, h.accounts.bob).await;
+    m
+}
+
+/// The operator's L2 market of most tests ([`l2_market`]): [`concentrated`] with fees in both tokens and
+/// 100,000 tokens of real liquidity, with or without the dynamic fee.
+pub async fn operator_market(h: &Harness, pool: &PoolTrack, admin: Address, dynamic: bool) -> MarketTrack {
+    let params = concentrated(CollectFeeMode::BothToken, 100_000, dynamic);
+    l2_market(h, pool, admin, h.accounts.operator, params).await
+}
+
+/// An op without limit of `amount` at `timestamp`: exact in, or exact out (`exact_out`).
+pub fn op(zero_for_one: bool, exact_out: bool, amount: u128, timestamp: u64) -> Op {
+    Op {
+        zero_for_one,
+        exact_out,
+        amount,
+        limit: None,
+        timestamp,
+    }
+}
+
+/// An exact-in op without limit: sells `amount` of token0 (`zero_for_one`) or of token1 at `timestamp`.
+pub fn sell(zero_for_one: bool, amount: u128, timestamp: u64) -> Op {
+    op(zero_for_one, false, amount, timestamp)
 }
 
 /// A small deterministic generator (xorshift64*), so a failing random run can be replayed from its seed.
@@ -488,13 +552,7 @@ pub fn random_op(rng: &mut Rng, state: &MarketState, timestamp: u64) -> Option<O
         state.pool.token_b_amount
     };
     let amount = (reserve / 100_000).max(1) * (1 + u128::from(rng.below(2_000)));
-    let mut op = Op {
-        zero_for_one,
-        exact_out,
-        amount,
-        limit: None,
-        timestamp,
-    };
+    let mut op = op(zero_for_one, exact_out, amount, timestamp);
     let mut copy = *state;
     let mut totals = Totals::default();
     let result = execute_op(&mut copy, &op, 0, true, u64::MAX, &mut totals).ok()?;
@@ -546,13 +604,7 @@ pub fn round_trips(rng: &mut Rng, state: &MarketState, timestamp: u64, n: usize)
         let Ok(out) = execute_op(&mut copy, &first, 0, true, u64::MAX, &mut totals) else {
             continue;
         };
-        let back = Op {
-            zero_for_one: !first.zero_for_one,
-            exact_out: false,
-            amount: out.output_amount,
-            limit: None,
-            timestamp,
-        };
+        let back = sell(!first.zero_for_one, out.output_amount, timestamp);
         if out.output_amount == 0 || execute_op(&mut copy, &back, 1, true, u64::MAX, &mut totals).is_err() {
             continue;
         }

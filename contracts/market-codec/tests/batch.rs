@@ -8,13 +8,13 @@
 //!   batch shorter than its header, each reported once at the right offset; leading zero bytes are accepted;
 //! - random byte strings never panic in `BatchReader` or `execute_batch`.
 
-use damm_market_codec::{
-    batch::EncodeError, encode_batch, execute_batch, BatchError, BatchReader, DecodeError, MarketParams, Op,
-};
-use damm_math::{constants::ONE_Q64, CollectFeeMode, DynamicFee, U256};
-use proptest::prelude::*;
+mod common;
 
-const T0: u64 = 1_700_000_000;
+use common::{market, mode_strategy, T0};
+use damm_market_codec::{
+    batch::EncodeError, encode_batch, execute_batch, BatchError, BatchReader, DecodeError, Op,
+};
+use proptest::prelude::*;
 
 /// Bytes of `v` in its shortest big-endian form (at least one).
 fn width(v: u128) -> usize {
@@ -168,7 +168,7 @@ proptest! {
     #[test]
     fn garbage_never_panics_execute_batch(
         bytes in proptest::collection::vec(any::<u8>(), 0..120),
-        mode in 0u8..3,
+        mode in mode_strategy(),
         dynamic in any::<bool>(),
     ) {
         let mut state = market(mode, dynamic);
@@ -188,7 +188,7 @@ proptest! {
     #[test]
     fn plausible_garbage_never_panics_execute_batch(
         ops in proptest::collection::vec((any::<u8>(), 0u8..=17, proptest::collection::vec(any::<u8>(), 0..20)), 1..10),
-        mode in 0u8..3,
+        mode in mode_strategy(),
         dynamic in any::<bool>(),
     ) {
         let mut bytes = T0.to_be_bytes().to_vec();
@@ -203,40 +203,6 @@ proptest! {
             prop_assert!(offset >= 8 && offset <= bytes.len());
         }
     }
-}
-
-fn market(mode: u8, dynamic: bool) -> damm_market_codec::MarketState {
-    let mode = CollectFeeMode::try_from(mode).unwrap();
-    let compounding = mode == CollectFeeMode::Compounding;
-    MarketParams {
-        mode,
-        sqrt_price: ONE_Q64,
-        sqrt_min_price: if compounding { 0 } else { ONE_Q64 / 4 },
-        sqrt_max_price: if compounding { u128::MAX } else { ONE_Q64 * 4 },
-        liquidity: U256::from(10u128.pow(21)) << 64,
-        base_fee_numerator: 2_500_000,
-        protocol_fee_percent: 20,
-        referral_fee_percent: 20,
-        compounding_fee_bps: if compounding { 5_000 } else { 0 },
-        fee_version: 1,
-        dynamic_fee: if dynamic {
-            DynamicFee {
-                initialized: true,
-                max_volatility_accumulator: 100_000,
-                variable_fee_control: 2_000_000,
-                bin_step: 1,
-                filter_period: 10,
-                decay_period: 120,
-                reduction_factor: 5_000,
-                bin_step_u128: damm_math::constants::BIN_STEP_BPS_U128_DEFAULT,
-                ..DynamicFee::default()
-            }
-        } else {
-            DynamicFee::default()
-        },
-    }
-    .initial_state(T0)
-    .unwrap()
 }
 
 #[test]

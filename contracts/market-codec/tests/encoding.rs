@@ -9,17 +9,17 @@
 //! - `MarketState::resize`: growing and shrinking concentrated and compounding markets moves the reserves by
 //!   DAMM v2's add/remove-liquidity amounts, and a refused resize leaves the state alone.
 
+mod common;
+
+use common::{dynamic_fee, market_params, mode_strategy, Q64, T0};
 use damm_market_codec::{params::PARAMS_LEN, DecodeError, MarketParams, MarketState, STATE_LEN, STATE_WORDS};
 use damm_math::{
-    constants::{max_fee_numerator, BIN_STEP_BPS_U128_DEFAULT, DEAD_LIQUIDITY, MIN_FEE_NUMERATOR, ONE_Q64},
+    constants::{max_fee_numerator, DEAD_LIQUIDITY, MIN_FEE_NUMERATOR},
     liquidity::{initial_pool, LiquidityAction},
     CollectFeeMode, DynamicFee, MathError, PoolFees, PoolState, U256,
 };
 use proptest::prelude::*;
 use tiny_keccak::{Hasher, Keccak};
-
-const Q64: u128 = ONE_Q64;
-const NOW: u64 = 1_700_000_000;
 
 /// keccak-256, computed without the crate under test.
 fn keccak(bytes: &[u8]) -> [u8; 32] {
@@ -32,28 +32,6 @@ fn keccak(bytes: &[u8]) -> [u8; 32] {
 
 fn u256_from(limbs: [u64; 4]) -> U256 {
     U256::from_limbs(limbs)
-}
-
-fn valid_dynamic_fee() -> DynamicFee {
-    DynamicFee {
-        initialized: true,
-        max_volatility_accumulator: 100_000,
-        variable_fee_control: 2_000_000,
-        bin_step: 1,
-        filter_period: 10,
-        decay_period: 120,
-        reduction_factor: 5_000,
-        bin_step_u128: BIN_STEP_BPS_U128_DEFAULT,
-        ..DynamicFee::default()
-    }
-}
-
-fn mode_strategy() -> impl Strategy<Value = CollectFeeMode> {
-    prop_oneof![
-        Just(CollectFeeMode::BothToken),
-        Just(CollectFeeMode::OnlyB),
-        Just(CollectFeeMode::Compounding),
-    ]
 }
 
 fn u256_strategy() -> impl Strategy<Value = U256> {
@@ -396,31 +374,19 @@ fn state_decode_failures() {
     assert_eq!(MarketState::from_words(&bad), Err(DecodeError { offset: 0 }));
 }
 
+/// A concentrated market with a static fee: √P = 1 on [1/2, 2], liquidity 1e24 (real).
 fn valid_params() -> MarketParams {
     MarketParams {
-        mode: CollectFeeMode::BothToken,
-        sqrt_price: Q64,
         sqrt_min_price: Q64 / 2,
         sqrt_max_price: 2 * Q64,
         liquidity: U256::from(10u128.pow(24)) << 64,
-        base_fee_numerator: 2_500_000,
-        protocol_fee_percent: 20,
-        referral_fee_percent: 20,
-        compounding_fee_bps: 0,
-        fee_version: 1,
-        dynamic_fee: DynamicFee::default(),
+        ..market_params(CollectFeeMode::BothToken, false)
     }
 }
 
+/// A compounding market at √P = 1 with liquidity 1e21 (real), half of its LP fee compounding.
 fn compounding_params() -> MarketParams {
-    MarketParams {
-        mode: CollectFeeMode::Compounding,
-        sqrt_min_price: 0,
-        sqrt_max_price: u128::MAX,
-        liquidity: U256::from(10u128.pow(21)) << 64,
-        compounding_fee_bps: 5_000,
-        ..valid_params()
-    }
+    market_params(CollectFeeMode::Compounding, false)
 }
 
 #[test]
@@ -510,12 +476,12 @@ fn initial_state_of_valid_params() {
         valid_params(),
         MarketParams {
             mode: CollectFeeMode::OnlyB,
-            dynamic_fee: valid_dynamic_fee(),
+            dynamic_fee: dynamic_fee(),
             ..valid_params()
         },
         compounding_params(),
     ] {
-        let state = params.initial_state(NOW).expect("valid params");
+        let state = params.initial_state(T0).expect("valid params");
         let init = initial_pool(
             params.mode,
             params.sqrt_price,
@@ -525,7 +491,7 @@ fn initial_state_of_valid_params() {
         )
         .unwrap();
         assert_eq!(state.seq, 0);
-        assert_eq!(state.last_timestamp, NOW);
+        assert_eq!(state.last_timestamp, T0);
         let p = &state.pool;
         assert_eq!(p.collect_fee_mode, params.mode);
         assert_eq!(
@@ -558,13 +524,13 @@ fn initial_state_of_valid_params() {
     }
 
     // By hand: L = 1e24 at √P = 1 on [1/2, 2] (sqrt): a = L·(1 − 1/2) = 5e23, b = L·(1 − 1/2) = 5e23.
-    let state = valid_params().initial_state(NOW).unwrap();
+    let state = valid_params().initial_state(T0).unwrap();
     assert_eq!(
         (state.pool.token_a_amount, state.pool.token_b_amount),
         (5 * 10u128.pow(23), 5 * 10u128.pow(23))
     );
     // Compounding: a = ceil(L/√P) = 1e21, b = ceil(L·√P/2^128) = 1e21.
-    let state = compounding_params().initial_state(NOW).unwrap();
+    let state = compounding_params().initial_state(T0).unwrap();
     assert_eq!(
         (state.pool.token_a_amount, state.pool.token_b_amount),
         (10u128.pow(21), 10u128.pow(21))
@@ -576,15 +542,15 @@ fn initial_state_of_valid_params() {
 
     // The running fields of the dynamic fee given in the params are ignored.
     let mut with_running = MarketParams {
-        dynamic_fee: valid_dynamic_fee(),
+        dynamic_fee: dynamic_fee(),
         ..valid_params()
     };
     with_running.dynamic_fee.volatility_accumulator = 123;
     with_running.dynamic_fee.sqrt_price_reference = 456;
     with_running.dynamic_fee.last_update_timestamp = 789;
     with_running.dynamic_fee.volatility_reference = 1;
-    let state = with_running.initial_state(NOW).unwrap();
-    assert_eq!(state.pool.fees.dynamic_fee, valid_dynamic_fee());
+    let state = with_running.initial_state(T0).unwrap();
+    assert_eq!(state.pool.fees.dynamic_fee, dynamic_fee());
 
     // Fee bounds are inclusive.
     for fee in [MIN_FEE_NUMERATOR, max_fee_numerator(1).unwrap()] {
@@ -592,26 +558,26 @@ fn initial_state_of_valid_params() {
             base_fee_numerator: fee,
             ..valid_params()
         };
-        assert!(p.initial_state(NOW).is_ok(), "fee {fee}");
+        assert!(p.initial_state(T0).is_ok(), "fee {fee}");
     }
     let p = MarketParams {
         base_fee_numerator: max_fee_numerator(0).unwrap(),
         fee_version: 0,
         ..valid_params()
     };
-    assert!(p.initial_state(NOW).is_ok());
+    assert!(p.initial_state(T0).is_ok());
     let p = MarketParams {
         protocol_fee_percent: 100,
         referral_fee_percent: 100,
         ..valid_params()
     };
-    assert!(p.initial_state(NOW).is_ok());
+    assert!(p.initial_state(T0).is_ok());
 }
 
 #[test]
 fn initial_state_validation_rules() {
     let v = valid_params();
-    let dynamic = valid_dynamic_fee();
+    let dynamic = dynamic_fee();
     let cases: Vec<(&str, MarketParams, MathError)> = vec![
         (
             "fee_version 2",
@@ -779,7 +745,7 @@ fn initial_state_validation_rules() {
         ),
     ];
     for (name, params, error) in cases {
-        assert_eq!(params.initial_state(NOW), Err(error), "{name}");
+        assert_eq!(params.initial_state(T0), Err(error), "{name}");
     }
 
     // Just above the dead liquidity is accepted.
@@ -787,7 +753,7 @@ fn initial_state_validation_rules() {
         liquidity: DEAD_LIQUIDITY + U256::from(1u8),
         ..compounding_params()
     };
-    assert!(p.initial_state(NOW).is_ok());
+    assert!(p.initial_state(T0).is_ok());
 
     // The checks run in the documented order: the version first, then the fee, then the percentages...
     let everything_wrong = MarketParams {
@@ -798,52 +764,21 @@ fn initial_state_validation_rules() {
         liquidity: U256::ZERO,
         ..v
     };
-    assert_eq!(
-        everything_wrong.initial_state(NOW),
-        Err(MathError::InvalidPoolVersion)
-    );
-    assert_eq!(
-        MarketParams {
-            fee_version: 1,
-            ..everything_wrong
-        }
-        .initial_state(NOW),
-        Err(MathError::InvalidFee)
-    );
-    assert_eq!(
-        MarketParams {
-            fee_version: 1,
-            base_fee_numerator: 2_500_000,
-            ..everything_wrong
-        }
-        .initial_state(NOW),
-        Err(MathError::InvalidFee)
-    );
-    assert_eq!(
-        MarketParams {
-            fee_version: 1,
-            base_fee_numerator: 2_500_000,
-            protocol_fee_percent: 20,
-            ..everything_wrong
-        }
-        .initial_state(NOW),
-        Err(MathError::InvalidCompoundingFeeBps)
-    );
-    assert_eq!(
-        MarketParams {
-            fee_version: 1,
-            base_fee_numerator: 2_500_000,
-            protocol_fee_percent: 20,
-            compounding_fee_bps: 0,
-            dynamic_fee: DynamicFee {
-                bin_step: 2,
-                ..dynamic
-            },
-            ..everything_wrong
-        }
-        .initial_state(NOW),
-        Err(MathError::InvalidInput)
-    );
+    // Righting one field at a time reveals the next check's error.
+    let mut p = everything_wrong;
+    assert_eq!(p.initial_state(T0), Err(MathError::InvalidPoolVersion));
+    p.fee_version = 1;
+    assert_eq!(p.initial_state(T0), Err(MathError::InvalidFee));
+    p.base_fee_numerator = 2_500_000;
+    assert_eq!(p.initial_state(T0), Err(MathError::InvalidFee));
+    p.protocol_fee_percent = 20;
+    assert_eq!(p.initial_state(T0), Err(MathError::InvalidCompoundingFeeBps));
+    p.compounding_fee_bps = 0;
+    p.dynamic_fee = DynamicFee {
+        bin_step: 2,
+        ..dynamic
+    };
+    assert_eq!(p.initial_state(T0), Err(MathError::InvalidInput));
 }
 
 /// Checks a resize of `state` to `target`: the liquidity becomes the target, the reserves move by DAMM v2's
@@ -884,8 +819,8 @@ fn check_resize(state: MarketState, target: U256) {
 
 #[test]
 fn resize_grows_and_shrinks() {
-    let concentrated = valid_params().initial_state(NOW).unwrap();
-    let compounding = compounding_params().initial_state(NOW).unwrap();
+    let concentrated = valid_params().initial_state(T0).unwrap();
+    let compounding = compounding_params().initial_state(T0).unwrap();
     for state in [concentrated, compounding] {
         let l = state.pool.liquidity;
         check_resize(state, l * U256::from(3u8));
@@ -906,16 +841,16 @@ fn resize_grows_and_shrinks() {
 
     // By hand, concentrated at √P = 1 on [1/2, 2]: adding L·2^64 costs L/2 of each token (rounded up), removing
     // gives L/2 back (rounded down).
-    let mut s = concentrated;
-    s.resize(concentrated.pool.liquidity + (U256::from(1001u32) << 64))
-        .unwrap();
-    assert_eq!(s.pool.token_a_amount - concentrated.pool.token_a_amount, 501);
-    assert_eq!(s.pool.token_b_amount - concentrated.pool.token_b_amount, 501);
-    let mut s = concentrated;
-    s.resize(concentrated.pool.liquidity - (U256::from(1001u32) << 64))
-        .unwrap();
-    assert_eq!(concentrated.pool.token_a_amount - s.pool.token_a_amount, 500);
-    assert_eq!(concentrated.pool.token_b_amount - s.pool.token_b_amount, 500);
+    let c = concentrated.pool;
+    let step = U256::from(1001u32) << 64;
+    for (target, a, b) in [
+        (c.liquidity + step, c.token_a_amount + 501, c.token_b_amount + 501),
+        (c.liquidity - step, c.token_a_amount - 500, c.token_b_amount - 500),
+    ] {
+        let mut s = concentrated;
+        s.resize(target).unwrap();
+        assert_eq!((s.pool.token_a_amount, s.pool.token_b_amount), (a, b));
+    }
 
     // After trading, the price is not 1 and the accumulators are non-zero: resize keeps them.
     let mut traded = compounding;
@@ -934,8 +869,8 @@ fn resize_grows_and_shrinks() {
 
 #[test]
 fn resize_failures_leave_the_state_unchanged() {
-    let concentrated = valid_params().initial_state(NOW).unwrap();
-    let compounding = compounding_params().initial_state(NOW).unwrap();
+    let concentrated = valid_params().initial_state(T0).unwrap();
+    let compounding = compounding_params().initial_state(T0).unwrap();
     for state in [concentrated, compounding] {
         let mut s = state;
         assert_eq!(s.resize(U256::ZERO), Err(MathError::InvalidMinimumLiquidity));

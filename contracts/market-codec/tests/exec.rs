@@ -11,56 +11,12 @@
 //! - timestamps in the future or before the market's last trade, empty and malformed batches;
 //! - `execute_op` without a referral pays no referral (its share stays with the protocol).
 
-use damm_market_codec::{
-    encode_batch, execute_batch, execute_op, BatchError, MarketParams, MarketState, Op, Totals,
-};
-use damm_math::{
-    constants::{BIN_STEP_BPS_U128_DEFAULT, ONE_Q64},
-    CollectFeeMode, DynamicFee, MathError, PoolState, SwapMode, SwapParams, SwapResult, TradeDirection, U256,
-};
+mod common;
+
+use common::{market, mode_strategy, T0};
+use damm_market_codec::{encode_batch, execute_batch, execute_op, BatchError, MarketState, Op, Totals};
+use damm_math::{CollectFeeMode, MathError, PoolState, SwapMode, SwapParams, SwapResult, TradeDirection};
 use proptest::{prelude::*, sample::Index};
-
-const Q64: u128 = ONE_Q64;
-const T0: u64 = 1_700_000_000;
-
-fn dynamic_fee() -> DynamicFee {
-    DynamicFee {
-        initialized: true,
-        max_volatility_accumulator: 100_000,
-        variable_fee_control: 2_000_000,
-        bin_step: 1,
-        filter_period: 10,
-        decay_period: 120,
-        reduction_factor: 5_000,
-        bin_step_u128: BIN_STEP_BPS_U128_DEFAULT,
-        ..DynamicFee::default()
-    }
-}
-
-/// A realistic market created at `T0`: price 1, liquidity 1e21 (real), concentrated on sqrt prices [1/4, 4]
-/// (reserves 7.5e20 each) or compounding (reserves 1e21 each), 0.25 % base fee, 20 % protocol, 20 % referral.
-fn market(mode: CollectFeeMode, dynamic: bool) -> MarketState {
-    let compounding = mode == CollectFeeMode::Compounding;
-    MarketParams {
-        mode,
-        sqrt_price: Q64,
-        sqrt_min_price: if compounding { 0 } else { Q64 / 4 },
-        sqrt_max_price: if compounding { u128::MAX } else { Q64 * 4 },
-        liquidity: U256::from(10u128.pow(21)) << 64,
-        base_fee_numerator: 2_500_000,
-        protocol_fee_percent: 20,
-        referral_fee_percent: 20,
-        compounding_fee_bps: if compounding { 5_000 } else { 0 },
-        fee_version: 1,
-        dynamic_fee: if dynamic {
-            dynamic_fee()
-        } else {
-            DynamicFee::default()
-        },
-    }
-    .initial_state(T0)
-    .unwrap()
-}
 
 fn reference_swap(pool: &mut PoolState, op: &Op, has_referral: bool) -> Result<SwapResult, MathError> {
     pool.swap(&SwapParams {
@@ -164,14 +120,6 @@ fn actual(op: &Op, r: &SwapResult) -> u128 {
     } else {
         r.output_amount
     }
-}
-
-fn mode_strategy() -> impl Strategy<Value = CollectFeeMode> {
-    prop_oneof![
-        Just(CollectFeeMode::BothToken),
-        Just(CollectFeeMode::OnlyB),
-        Just(CollectFeeMode::Compounding),
-    ]
 }
 
 fn amount_strategy() -> impl Strategy<Value = u128> {
@@ -358,6 +306,19 @@ fn failing_ops_carry_their_index_and_the_math_error() {
 #[test]
 fn limits_by_hand() {
     let start = market(CollectFeeMode::BothToken, false);
+    // `op` alone in a batch with limit `limit`, run at its time.
+    let alone_with_limit = |op: Op, limit: u128| {
+        let mut state = start;
+        let bytes = encode_batch(
+            T0,
+            &[Op {
+                limit: Some(limit),
+                ..op
+            }],
+        )
+        .unwrap();
+        execute_batch(&mut state, &bytes, op.timestamp)
+    };
     let buy = op(false, false, 10u128.pow(18), T0 + 1);
     let mut pool = start.pool;
     let r = reference_swap(&mut pool, &buy, true).unwrap();
@@ -368,16 +329,7 @@ fn limits_by_hand() {
         (r.output_amount + 1, false),
         (u128::MAX, false),
     ] {
-        let mut state = start;
-        let bytes = encode_batch(
-            T0,
-            &[Op {
-                limit: Some(limit),
-                ..buy
-            }],
-        )
-        .unwrap();
-        let outcome = execute_batch(&mut state, &bytes, T0 + 1);
+        let outcome = alone_with_limit(buy, limit);
         if ok {
             // BothToken B→A: the fee is on the output token A, whose protocol and referral parts are in out0.
             assert_eq!(
@@ -406,16 +358,7 @@ fn limits_by_hand() {
         (r.included_fee_input_amount - 1, false),
         (0, false),
     ] {
-        let mut state = start;
-        let bytes = encode_batch(
-            T0,
-            &[Op {
-                limit: Some(limit),
-                ..sell
-            }],
-        )
-        .unwrap();
-        let outcome = execute_batch(&mut state, &bytes, T0 + 1);
+        let outcome = alone_with_limit(sell, limit);
         if ok {
             assert_eq!(outcome.map(|t| t.flows[0]), Ok(r.included_fee_input_amount));
         } else {

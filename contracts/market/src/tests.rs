@@ -43,20 +43,28 @@ fn params() -> MarketParams {
     }
 }
 
+/// Runs the constructor with the test's addresses, `l1` and the encoded parameters `params`.
+fn construct(market: &mut Market, l1: bool, params: &[u8]) -> MarketResult<()> {
+    market.constructor(ADMIN, VAULT, POOL, OPERATOR, l1, Bytes::from(params.to_vec()))
+}
+
 fn deployed(vm: &TestVM, l1: bool) -> Market {
     vm.set_block_timestamp(T0);
     vm.set_sender(OPERATOR);
     let mut market = Market::from(vm);
-    let result = market.constructor(
-        ADMIN,
-        VAULT,
-        POOL,
-        OPERATOR,
-        l1,
-        Bytes::from(params().encode().to_vec()),
-    );
-    assert!(result.is_ok());
+    assert!(construct(&mut market, l1, &params().encode()).is_ok());
     market
+}
+
+/// A sale of one token0 (exact in) at `timestamp`.
+fn sell(timestamp: u64, limit: Option<u128>) -> Op {
+    Op {
+        zero_for_one: true,
+        exact_out: false,
+        amount: 10u128.pow(18),
+        limit,
+        timestamp,
+    }
 }
 
 fn encoded<T>(result: MarketResult<T>) -> Vec<u8> {
@@ -117,14 +125,7 @@ fn the_constructor_refuses_zero_addresses_and_bad_params() {
         InvalidAddress { value: Address::ZERO }.abi_encode()
     );
     assert_eq!(
-        encoded(market.constructor(
-            ADMIN,
-            VAULT,
-            POOL,
-            OPERATOR,
-            false,
-            Bytes::from(vec![0u8; PARAMS_LEN - 1])
-        )),
+        encoded(construct(&mut market, false, &[0u8; PARAMS_LEN - 1])),
         MalformedParams {
             offset: U256::from(PARAMS_LEN - 16)
         }
@@ -168,14 +169,7 @@ fn the_constructor_refuses_zero_addresses_and_bad_params() {
         ),
     ] {
         assert_eq!(
-            encoded(market.constructor(
-                ADMIN,
-                VAULT,
-                POOL,
-                OPERATOR,
-                false,
-                Bytes::from(bad.encode().to_vec())
-            )),
+            encoded(construct(&mut market, false, &bad.encode())),
             InvalidParams { code: error.code() }.abi_encode(),
             "{error:?}"
         );
@@ -187,25 +181,18 @@ fn batches_are_checked_before_the_vault_is_called() {
     let vm = TestVM::default();
     let mut market = deployed(&vm, false);
     let state = market.read_state();
-    let op = |timestamp: u64, limit: Option<u128>| Op {
-        zero_for_one: true,
-        exact_out: false,
-        amount: 10u128.pow(18),
-        limit,
-        timestamp,
-    };
     let ops = |o: &[Op]| Bytes::from(encode_batch(T0, o).unwrap());
     let hash = state.hash();
     vm.set_block_timestamp(T0 + 10);
 
     vm.set_sender(STRANGER);
     assert_eq!(
-        encoded(market.submit_batch(1, hash, ops(&[op(T0, None)]), hash)),
+        encoded(market.submit_batch(1, hash, ops(&[sell(T0, None)]), hash)),
         Unauthorized { caller: STRANGER }.abi_encode()
     );
     vm.set_sender(OPERATOR);
     assert_eq!(
-        encoded(market.submit_batch(2, hash, ops(&[op(T0, None)]), hash)),
+        encoded(market.submit_batch(2, hash, ops(&[sell(T0, None)]), hash)),
         BadSequence {
             expected: 1,
             given: 2
@@ -213,7 +200,7 @@ fn batches_are_checked_before_the_vault_is_called() {
         .abi_encode()
     );
     assert_eq!(
-        encoded(market.submit_batch(1, B256::ZERO, ops(&[op(T0, None)]), hash)),
+        encoded(market.submit_batch(1, B256::ZERO, ops(&[sell(T0, None)]), hash)),
         StaleStateHash {
             current: hash,
             given: B256::ZERO
@@ -221,7 +208,7 @@ fn batches_are_checked_before_the_vault_is_called() {
         .abi_encode()
     );
     assert_eq!(
-        encoded(market.submit_batch(1, hash, ops(&[op(T0 + 11, None)]), hash)),
+        encoded(market.submit_batch(1, hash, ops(&[sell(T0 + 11, None)]), hash)),
         TimestampInFuture {
             index: U256::ZERO,
             timestamp: T0 + 11,
@@ -233,7 +220,7 @@ fn batches_are_checked_before_the_vault_is_called() {
         encoded(market.submit_batch(1, hash, Bytes::from((T0 - 5).to_be_bytes().to_vec()), hash)),
         EmptyBatch {}.abi_encode()
     );
-    let early = Bytes::from(encode_batch(T0 - 5, &[op(T0 - 5, None)]).unwrap());
+    let early = Bytes::from(encode_batch(T0 - 5, &[sell(T0 - 5, None)]).unwrap());
     assert_eq!(
         encoded(market.submit_batch(1, hash, early, hash)),
         TimestampDecreased {
@@ -243,7 +230,7 @@ fn batches_are_checked_before_the_vault_is_called() {
         }
         .abi_encode()
     );
-    let mut garbage = ops(&[op(T0, None)]).to_vec();
+    let mut garbage = ops(&[sell(T0, None)]).to_vec();
     garbage[9] = 17;
     assert_eq!(
         encoded(market.submit_batch(1, hash, Bytes::from(garbage), hash)),
@@ -254,10 +241,10 @@ fn batches_are_checked_before_the_vault_is_called() {
     );
     // The op's predicted output, then a limit one above it.
     let mut next = state;
-    let totals = execute_batch(&mut next, &ops(&[op(T0, None)]), T0 + 10).unwrap();
+    let totals = execute_batch(&mut next, &ops(&[sell(T0, None)]), T0 + 10).unwrap();
     let out = totals.flows[3];
     assert_eq!(
-        encoded(market.submit_batch(1, hash, ops(&[op(T0, None), op(T0, Some(out + 1))]), hash)),
+        encoded(market.submit_batch(1, hash, ops(&[sell(T0, None), sell(T0, Some(out + 1))]), hash)),
         LimitMissed {
             index: U256::from(1),
             amount: U256::from(market_output_after(&state, out)),
@@ -266,7 +253,7 @@ fn batches_are_checked_before_the_vault_is_called() {
         .abi_encode()
     );
     assert_eq!(
-        encoded(market.submit_batch(1, hash, ops(&[op(T0, None)]), B256::ZERO)),
+        encoded(market.submit_batch(1, hash, ops(&[sell(T0, None)]), B256::ZERO)),
         StateHashMismatch {
             computed: next.hash(),
             given: B256::ZERO
@@ -278,7 +265,7 @@ fn batches_are_checked_before_the_vault_is_called() {
 
     let mut l1 = deployed(&TestVM::default(), true);
     assert_eq!(
-        encoded(l1.submit_batch(1, hash, ops(&[op(T0, None)]), hash)),
+        encoded(l1.submit_batch(1, hash, ops(&[sell(T0, None)]), hash)),
         WrongKind { l1: true }.abi_encode()
     );
     assert_eq!(
@@ -290,13 +277,7 @@ fn batches_are_checked_before_the_vault_is_called() {
 /// The output of a second identical swap after the first (for the `LimitMissed` amount above).
 fn market_output_after(state: &MarketState, _first_out: u128) -> u128 {
     let mut s = *state;
-    let op = Op {
-        zero_for_one: true,
-        exact_out: false,
-        amount: 10u128.pow(18),
-        limit: None,
-        timestamp: T0,
-    };
+    let op = sell(T0, None);
     let mut totals = Totals::default();
     execute_op(&mut s, &op, 0, true, u64::MAX, &mut totals).unwrap();
     execute_op(&mut s, &op, 1, true, u64::MAX, &mut totals)
@@ -339,40 +320,27 @@ fn l1_swaps_check_deadline_amount_and_limit_before_settling() {
         }
         .abi_encode()
     );
-    let (out, _) = market.quote_exact_in(true, U256::from(10u128.pow(18))).unwrap();
-    assert_eq!(
-        encoded(market.swap(
-            true,
-            true,
-            U256::from(10u128.pow(18)),
-            out + U256::from(1),
-            Address::ZERO,
-            U256::MAX
-        )),
-        LimitMissed {
-            index: U256::ZERO,
-            amount: out,
-            limit: out + U256::from(1)
-        }
-        .abi_encode()
-    );
-    let (input, _) = market.quote_exact_out(false, U256::from(10u128.pow(18))).unwrap();
-    assert_eq!(
-        encoded(market.swap(
-            false,
-            false,
-            U256::from(10u128.pow(18)),
-            input - U256::from(1),
-            Address::ZERO,
-            U256::MAX
-        )),
-        LimitMissed {
-            index: U256::ZERO,
-            amount: input,
-            limit: input - U256::from(1)
-        }
-        .abi_encode()
-    );
+    // An exact-in swap asking one atom more than its quoted output, an exact-out swap allowing one atom less
+    // than its quoted input.
+    let amount = U256::from(10u128.pow(18));
+    for (zero_for_one, exact_in) in [(true, true), (false, false)] {
+        let (quoted, limit) = if exact_in {
+            let (out, _) = market.quote_exact_in(zero_for_one, amount).unwrap();
+            (out, out + U256::from(1))
+        } else {
+            let (input, _) = market.quote_exact_out(zero_for_one, amount).unwrap();
+            (input, input - U256::from(1))
+        };
+        assert_eq!(
+            encoded(market.swap(zero_for_one, exact_in, amount, limit, Address::ZERO, U256::MAX)),
+            LimitMissed {
+                index: U256::ZERO,
+                amount: quoted,
+                limit
+            }
+            .abi_encode()
+        );
+    }
 }
 
 #[test]
@@ -458,141 +426,60 @@ fn the_routers_decode_calls_and_refuse_malformed_ones() {
 
 const STATE_LEN_FOR_TESTS: usize = damm_market_codec::STATE_LEN;
 
+/// `error` converted to the market's error type, and as the Solidity ABI encodes it.
+fn market_and_abi<E: SolError + Clone + Into<MarketError>>(error: E) -> (MarketError, Vec<u8>) {
+    (error.clone().into(), error.abi_encode())
+}
+
 #[test]
 fn the_hand_written_errors_encode_as_solidity_does() {
     let h = B256::repeat_byte(7);
     let u = U256::from(12_345);
     let cases: Vec<(MarketError, Vec<u8>)> = vec![
-        (
-            Unauthorized { caller: STRANGER }.into(),
-            Unauthorized { caller: STRANGER }.abi_encode(),
-        ),
-        (
-            InvalidAddress { value: VAULT }.into(),
-            InvalidAddress { value: VAULT }.abi_encode(),
-        ),
-        (
-            MalformedParams { offset: u }.into(),
-            MalformedParams { offset: u }.abi_encode(),
-        ),
-        (
-            InvalidParams { code: 9 }.into(),
-            InvalidParams { code: 9 }.abi_encode(),
-        ),
-        (WrongKind { l1: true }.into(), WrongKind { l1: true }.abi_encode()),
-        (MarketFrozen {}.into(), MarketFrozen {}.abi_encode()),
-        (
-            BadSequence {
-                expected: 3,
-                given: 9,
-            }
-            .into(),
-            BadSequence {
-                expected: 3,
-                given: 9,
-            }
-            .abi_encode(),
-        ),
-        (
-            StaleStateHash {
-                current: h,
-                given: B256::ZERO,
-            }
-            .into(),
-            StaleStateHash {
-                current: h,
-                given: B256::ZERO,
-            }
-            .abi_encode(),
-        ),
-        (
-            StateHashMismatch {
-                computed: h,
-                given: B256::ZERO,
-            }
-            .into(),
-            StateHashMismatch {
-                computed: h,
-                given: B256::ZERO,
-            }
-            .abi_encode(),
-        ),
-        (
-            MalformedOps { offset: u }.into(),
-            MalformedOps { offset: u }.abi_encode(),
-        ),
-        (EmptyBatch {}.into(), EmptyBatch {}.abi_encode()),
-        (
-            TimestampDecreased {
-                index: u,
-                timestamp: 5,
-                last: 6,
-            }
-            .into(),
-            TimestampDecreased {
-                index: u,
-                timestamp: 5,
-                last: 6,
-            }
-            .abi_encode(),
-        ),
-        (
-            TimestampInFuture {
-                index: u,
-                timestamp: 7,
-                now: 6,
-            }
-            .into(),
-            TimestampInFuture {
-                index: u,
-                timestamp: 7,
-                now: 6,
-            }
-            .abi_encode(),
-        ),
-        (
-            OpFailed { index: u, code: 2 }.into(),
-            OpFailed { index: u, code: 2 }.abi_encode(),
-        ),
-        (
-            LimitMissed {
-                index: u,
-                amount: u,
-                limit: U256::MAX,
-            }
-            .into(),
-            LimitMissed {
-                index: u,
-                amount: u,
-                limit: U256::MAX,
-            }
-            .abi_encode(),
-        ),
-        (
-            DeadlineExpired { deadline: u, now: 99 }.into(),
-            DeadlineExpired { deadline: u, now: 99 }.abi_encode(),
-        ),
-        (NoPendingResize {}.into(), NoPendingResize {}.abi_encode()),
-        (
-            ResizeNotAdmitted {
-                liquidity: u,
-                limit: U256::MAX,
-            }
-            .into(),
-            ResizeNotAdmitted {
-                liquidity: u,
-                limit: U256::MAX,
-            }
-            .abi_encode(),
-        ),
-        (
-            ResizeNotOverdue { deadline: 77 }.into(),
-            ResizeNotOverdue { deadline: 77 }.abi_encode(),
-        ),
-        (
-            InvalidResize { code: 4 }.into(),
-            InvalidResize { code: 4 }.abi_encode(),
-        ),
+        market_and_abi(Unauthorized { caller: STRANGER }),
+        market_and_abi(InvalidAddress { value: VAULT }),
+        market_and_abi(MalformedParams { offset: u }),
+        market_and_abi(InvalidParams { code: 9 }),
+        market_and_abi(WrongKind { l1: true }),
+        market_and_abi(MarketFrozen {}),
+        market_and_abi(BadSequence {
+            expected: 3,
+            given: 9,
+        }),
+        market_and_abi(StaleStateHash {
+            current: h,
+            given: B256::ZERO,
+        }),
+        market_and_abi(StateHashMismatch {
+            computed: h,
+            given: B256::ZERO,
+        }),
+        market_and_abi(MalformedOps { offset: u }),
+        market_and_abi(EmptyBatch {}),
+        market_and_abi(TimestampDecreased {
+            index: u,
+            timestamp: 5,
+            last: 6,
+        }),
+        market_and_abi(TimestampInFuture {
+            index: u,
+            timestamp: 7,
+            now: 6,
+        }),
+        market_and_abi(OpFailed { index: u, code: 2 }),
+        market_and_abi(LimitMissed {
+            index: u,
+            amount: u,
+            limit: U256::MAX,
+        }),
+        market_and_abi(DeadlineExpired { deadline: u, now: 99 }),
+        market_and_abi(NoPendingResize {}),
+        market_and_abi(ResizeNotAdmitted {
+            liquidity: u,
+            limit: U256::MAX,
+        }),
+        market_and_abi(ResizeNotOverdue { deadline: 77 }),
+        market_and_abi(InvalidResize { code: 4 }),
         (MarketError::Vault(vec![1, 2, 3]), vec![1, 2, 3]),
     ];
     for (error, expected) in cases {
