@@ -38,6 +38,48 @@ impl core::fmt::Display for DecodeError {
     }
 }
 
+/// Writes a fee configuration, the part the state and the parameters encode alike: base fee, protocol and
+/// referral percentages, compounding share, fee version, then the dynamic fee's parameters (not its running
+/// fields).
+pub(crate) fn put_fee_config(w: &mut Writer<'_>, f: &damm_math::PoolFees) {
+    let d = &f.dynamic_fee;
+    w.u64(f.base_fee_numerator);
+    w.u8(f.protocol_fee_percent);
+    w.u8(f.referral_fee_percent);
+    w.u16(f.compounding_fee_bps);
+    w.u8(f.fee_version);
+    w.u8(d.initialized as u8);
+    w.u32(d.max_volatility_accumulator);
+    w.u32(d.variable_fee_control);
+    w.u16(d.bin_step);
+    w.u16(d.filter_period);
+    w.u16(d.decay_period);
+    w.u16(d.reduction_factor);
+    w.u128(d.bin_step_u128);
+}
+
+/// Reads what [`put_fee_config`] writes; the dynamic fee's running fields are zero.
+pub(crate) fn take_fee_config(r: &mut Reader<'_>) -> Result<damm_math::PoolFees, DecodeError> {
+    Ok(damm_math::PoolFees {
+        base_fee_numerator: r.u64()?,
+        protocol_fee_percent: r.u8()?,
+        referral_fee_percent: r.u8()?,
+        compounding_fee_bps: r.u16()?,
+        fee_version: r.u8()?,
+        dynamic_fee: damm_math::DynamicFee {
+            initialized: r.flag()?,
+            max_volatility_accumulator: r.u32()?,
+            variable_fee_control: r.u32()?,
+            bin_step: r.u16()?,
+            filter_period: r.u16()?,
+            decay_period: r.u16()?,
+            reduction_factor: r.u16()?,
+            bin_step_u128: r.u128()?,
+            ..damm_math::DynamicFee::default()
+        },
+    })
+}
+
 /// Big-endian fixed-width writer over a byte buffer.
 pub(crate) struct Writer<'a> {
     buf: &'a mut [u8],

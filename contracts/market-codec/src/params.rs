@@ -13,7 +13,7 @@ use damm_math::{
     CollectFeeMode, DynamicFee, MathError, PoolFees, PoolState, U256,
 };
 
-use crate::{DecodeError, MarketState, Reader, Writer};
+use crate::{put_fee_config, take_fee_config, DecodeError, MarketState, Reader, Writer};
 
 /// Length of the parameters' encoding, bytes.
 pub const PARAMS_LEN: usize = 127;
@@ -47,29 +47,34 @@ pub struct MarketParams {
 }
 
 impl MarketParams {
+    /// The fee configuration as a pool state holds it (the dynamic fee's running fields zero).
+    pub fn fees(&self) -> PoolFees {
+        PoolFees {
+            base_fee_numerator: self.base_fee_numerator,
+            protocol_fee_percent: self.protocol_fee_percent,
+            referral_fee_percent: self.referral_fee_percent,
+            compounding_fee_bps: self.compounding_fee_bps,
+            fee_version: self.fee_version,
+            dynamic_fee: DynamicFee {
+                last_update_timestamp: 0,
+                sqrt_price_reference: 0,
+                volatility_accumulator: 0,
+                volatility_reference: 0,
+                ..self.dynamic_fee
+            },
+        }
+    }
+
     /// The encoding (the market constructor's `params`).
     pub fn encode(&self) -> [u8; PARAMS_LEN] {
         let mut out = [0u8; PARAMS_LEN];
         let mut w = Writer::new(&mut out);
-        let d = &self.dynamic_fee;
         w.u8(self.mode as u8);
         w.u128(self.sqrt_price);
         w.u128(self.sqrt_min_price);
         w.u128(self.sqrt_max_price);
         w.u256(self.liquidity);
-        w.u64(self.base_fee_numerator);
-        w.u8(self.protocol_fee_percent);
-        w.u8(self.referral_fee_percent);
-        w.u16(self.compounding_fee_bps);
-        w.u8(self.fee_version);
-        w.u8(d.initialized as u8);
-        w.u32(d.max_volatility_accumulator);
-        w.u32(d.variable_fee_control);
-        w.u16(d.bin_step);
-        w.u16(d.filter_period);
-        w.u16(d.decay_period);
-        w.u16(d.reduction_factor);
-        w.u128(d.bin_step_u128);
+        put_fee_config(&mut w, &self.fees());
         debug_assert_eq!(w.position(), PARAMS_LEN);
         out
     }
@@ -81,28 +86,21 @@ impl MarketParams {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let mode = CollectFeeMode::try_from(r.u8()?).map_err(|_| DecodeError { offset: 0 })?;
+        let (sqrt_price, sqrt_min_price, sqrt_max_price, liquidity) =
+            (r.u128()?, r.u128()?, r.u128()?, r.u256()?);
+        let fees = take_fee_config(&mut r)?;
         let out = Self {
             mode,
-            sqrt_price: r.u128()?,
-            sqrt_min_price: r.u128()?,
-            sqrt_max_price: r.u128()?,
-            liquidity: r.u256()?,
-            base_fee_numerator: r.u64()?,
-            protocol_fee_percent: r.u8()?,
-            referral_fee_percent: r.u8()?,
-            compounding_fee_bps: r.u16()?,
-            fee_version: r.u8()?,
-            dynamic_fee: DynamicFee {
-                initialized: r.flag()?,
-                max_volatility_accumulator: r.u32()?,
-                variable_fee_control: r.u32()?,
-                bin_step: r.u16()?,
-                filter_period: r.u16()?,
-                decay_period: r.u16()?,
-                reduction_factor: r.u16()?,
-                bin_step_u128: r.u128()?,
-                ..DynamicFee::default()
-            },
+            sqrt_price,
+            sqrt_min_price,
+            sqrt_max_price,
+            liquidity,
+            base_fee_numerator: fees.base_fee_numerator,
+            protocol_fee_percent: fees.protocol_fee_percent,
+            referral_fee_percent: fees.referral_fee_percent,
+            compounding_fee_bps: fees.compounding_fee_bps,
+            fee_version: fees.fee_version,
+            dynamic_fee: fees.dynamic_fee,
         };
         r.finish()?;
         Ok(out)
@@ -132,13 +130,8 @@ impl MarketParams {
             return Err(MathError::InvalidFee);
         }
         validate_compounding_fee_bps(self.mode, self.compounding_fee_bps)?;
-        let dynamic_fee = DynamicFee {
-            last_update_timestamp: 0,
-            sqrt_price_reference: 0,
-            volatility_accumulator: 0,
-            volatility_reference: 0,
-            ..self.dynamic_fee
-        };
+        let fees = self.fees();
+        let dynamic_fee = fees.dynamic_fee;
         if dynamic_fee.initialized {
             dynamic_fee.validate()?;
         } else if dynamic_fee != DynamicFee::default() {
@@ -162,14 +155,7 @@ impl MarketParams {
                 liquidity: initial.pool_liquidity,
                 token_a_amount: initial.token_a_amount,
                 token_b_amount: initial.token_b_amount,
-                fees: PoolFees {
-                    base_fee_numerator: self.base_fee_numerator,
-                    protocol_fee_percent: self.protocol_fee_percent,
-                    referral_fee_percent: self.referral_fee_percent,
-                    compounding_fee_bps: self.compounding_fee_bps,
-                    fee_version: self.fee_version,
-                    dynamic_fee,
-                },
+                fees,
                 fee_a_per_liquidity: U256::ZERO,
                 fee_b_per_liquidity: U256::ZERO,
                 protocol_a_fee: 0,

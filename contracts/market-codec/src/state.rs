@@ -25,11 +25,9 @@
 //! `stateHash = keccak256(encoding)`.
 
 use alloy_primitives::{keccak256, B256};
-use damm_math::{
-    constants::DEAD_LIQUIDITY, CollectFeeMode, DynamicFee, MathError, PoolFees, PoolState, U256,
-};
+use damm_math::{constants::DEAD_LIQUIDITY, CollectFeeMode, MathError, PoolState, U256};
 
-use crate::{DecodeError, Reader, Writer};
+use crate::{put_fee_config, take_fee_config, DecodeError, Reader, Writer};
 
 /// Length of the canonical encoding, bytes.
 pub const STATE_LEN: usize = 327;
@@ -59,19 +57,7 @@ impl MarketState {
         w.u8(p.collect_fee_mode as u8);
         w.u128(p.sqrt_min_price);
         w.u128(p.sqrt_max_price);
-        w.u64(f.base_fee_numerator);
-        w.u8(f.protocol_fee_percent);
-        w.u8(f.referral_fee_percent);
-        w.u16(f.compounding_fee_bps);
-        w.u8(f.fee_version);
-        w.u8(d.initialized as u8);
-        w.u32(d.max_volatility_accumulator);
-        w.u32(d.variable_fee_control);
-        w.u16(d.bin_step);
-        w.u16(d.filter_period);
-        w.u16(d.decay_period);
-        w.u16(d.reduction_factor);
-        w.u128(d.bin_step_u128);
+        put_fee_config(&mut w, f);
         w.u256(p.liquidity);
         w.u64(self.seq);
         w.u64(self.last_timestamp);
@@ -99,29 +85,18 @@ impl MarketState {
         let mode = CollectFeeMode::try_from(r.u8()?).map_err(|_| DecodeError { offset: 0 })?;
         let sqrt_min_price = r.u128()?;
         let sqrt_max_price = r.u128()?;
-        let base_fee_numerator = r.u64()?;
-        let protocol_fee_percent = r.u8()?;
-        let referral_fee_percent = r.u8()?;
-        let compounding_fee_bps = r.u16()?;
-        let fee_version = r.u8()?;
-        let initialized = r.flag()?;
-        let max_volatility_accumulator = r.u32()?;
-        let variable_fee_control = r.u32()?;
-        let bin_step = r.u16()?;
-        let filter_period = r.u16()?;
-        let decay_period = r.u16()?;
-        let reduction_factor = r.u16()?;
-        let bin_step_u128 = r.u128()?;
+        let mut fees = take_fee_config(&mut r)?;
         let liquidity = r.u256()?;
         let seq = r.u64()?;
         let last_timestamp = r.u64()?;
         let sqrt_price = r.u128()?;
         let token_a_amount = r.u128()?;
         let token_b_amount = r.u128()?;
-        let last_update_timestamp = r.u64()?;
-        let sqrt_price_reference = r.u128()?;
-        let volatility_accumulator = r.u128()?;
-        let volatility_reference = r.u128()?;
+        let d = &mut fees.dynamic_fee;
+        d.last_update_timestamp = r.u64()?;
+        d.sqrt_price_reference = r.u128()?;
+        d.volatility_accumulator = r.u128()?;
+        d.volatility_reference = r.u128()?;
         let fee_a_per_liquidity = r.u256()?;
         let fee_b_per_liquidity = r.u256()?;
         let protocol_a_fee = r.u128()?;
@@ -138,27 +113,7 @@ impl MarketState {
                 liquidity,
                 token_a_amount,
                 token_b_amount,
-                fees: PoolFees {
-                    base_fee_numerator,
-                    protocol_fee_percent,
-                    referral_fee_percent,
-                    compounding_fee_bps,
-                    fee_version,
-                    dynamic_fee: DynamicFee {
-                        initialized,
-                        max_volatility_accumulator,
-                        variable_fee_control,
-                        bin_step,
-                        filter_period,
-                        decay_period,
-                        reduction_factor,
-                        last_update_timestamp,
-                        bin_step_u128,
-                        sqrt_price_reference,
-                        volatility_accumulator,
-                        volatility_reference,
-                    },
-                },
+                fees,
                 fee_a_per_liquidity,
                 fee_b_per_liquidity,
                 protocol_a_fee,
