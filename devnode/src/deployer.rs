@@ -41,7 +41,8 @@ pub const STYLUS_DEPLOYER: Address = address!("0xcEcba2F1DC234f70Dd89F2041029807
 const OVERHEAD_GAS: u64 = 10_000;
 
 sol! {
-    /// The StylusDeployer's interface.
+    /// The StylusDeployer's interface (also what clients and tests call it with).
+    #[derive(Debug)]
     interface StylusDeployer {
         /// A contract was deployed (and activated and initialised).
         event ContractDeployed(address deployedContract);

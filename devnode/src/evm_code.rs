@@ -1,7 +1,27 @@
-//! Hand-assembled EVM code the tests, benchmarks and tools deploy on a chain: init code that deploys given
-//! runtime code as is, and a straight-line script contract that makes several calls in one transaction.
+//! EVM code the tests, benchmarks and tools deploy on a chain: the `@uniswap/v2-core` build artifacts, init code
+//! that deploys given runtime code as is, and a straight-line script contract that makes several calls in one
+//! transaction.
+
+use std::path::Path;
 
 use alloy_primitives::{Address, Bytes};
+
+/// The `bytecode` of the `@uniswap/v2-core` build artifact `name` (`ERC20`, `UniswapV2Factory`, …) under
+/// `workspace`'s `node_modules`. Panics (never skips) when the package is missing, naming the set-up script.
+pub fn uniswap_artifact(workspace: &Path, name: &str) -> Vec<u8> {
+    let path = workspace
+        .join("node_modules/@uniswap/v2-core/build")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}): run scripts/setup.sh to install @uniswap/v2-core",
+            path.display()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
+    let hex = json["bytecode"].as_str().expect("artifact has a bytecode");
+    alloy_primitives::hex::decode(hex).expect("bytecode is hex")
+}
 
 /// EVM init code that deploys `code` as is.
 pub fn init_code_for(code: &[u8]) -> Bytes {

@@ -56,7 +56,10 @@ use damm::{
 // Not every test binary uses both.
 #[allow(unused_imports)]
 pub use damm_devnode::evm_code::{evm_script, init_code_for};
-use damm_devnode::rpc::{RpcServer, ServerConfig};
+use damm_devnode::{
+    deployer::StylusDeployer,
+    rpc::{RpcServer, ServerConfig},
+};
 
 pub mod market;
 
@@ -69,21 +72,6 @@ sol!(
     #[sol(rpc)]
     "contracts/test-forwarder/ITestForwarder.sol"
 );
-
-sol! {
-    /// Nitro's StylusDeployer (as far as the harness uses it).
-    #[sol(rpc)]
-    #[derive(Debug)]
-    interface IStylusDeployer {
-        event ContractDeployed(address deployedContract);
-        error ContractDeploymentError(bytes bytecode);
-        error ContractInitializationError(address newContract);
-        error RefundExcessValueError(uint256 excessValue);
-        error InitValueButNotInitData();
-        function deploy(bytes calldata bytecode, bytes calldata initData, uint256 initValue, bytes32 salt)
-            external payable returns (address);
-    }
-}
 
 /// The vault's events, declared here from the contract's `sol!` block (the exported interface has no events):
 /// decoding the receipts with them checks the signatures and the indexed topics too.
@@ -240,18 +228,7 @@ pub fn programs() -> &'static Programs {
 
 /// The `bytecode` of a `@uniswap/v2-core` build artifact; fails (never skips) when the package is missing.
 pub fn uniswap_artifact(name: &str) -> Vec<u8> {
-    let path = workspace()
-        .join("node_modules/@uniswap/v2-core/build")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} is missing ({e}): run scripts/setup.sh to install @uniswap/v2-core",
-            path.display()
-        )
-    });
-    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
-    let hex = json["bytecode"].as_str().expect("artifact has a bytecode");
-    alloy::primitives::hex::decode(hex).expect("bytecode is hex")
+    damm_devnode::evm_code::uniswap_artifact(&workspace(), name)
 }
 
 // ---- the harness ---------------------------------------------------------------------------------------------
@@ -613,7 +590,7 @@ impl Harness {
                     .expect("DAMM_E2E_ACTIVATION_VALUE is a wei amount")
             })
             .unwrap_or(U256::from(10_000_000_000_000_000u128));
-        let deploy = IStylusDeployer::deployCall {
+        let deploy = StylusDeployer::deployCall {
             bytecode: init_code_for(code),
             initData: init,
             initValue: U256::ZERO,
@@ -625,7 +602,7 @@ impl Harness {
             .value(value);
         if let Err(error) = call.call_raw().await {
             let data = error.as_revert_data().unwrap_or_default();
-            let reason = IStylusDeployer::IStylusDeployerErrors::abi_decode(&data)
+            let reason = StylusDeployer::StylusDeployerErrors::abi_decode(&data)
                 .map(|e| format!("{e:?}"))
                 .unwrap_or_else(|_| format!("{error}"));
             panic!("the StylusDeployer refuses the deployment: {reason}");
@@ -636,7 +613,7 @@ impl Harness {
             .logs()
             .iter()
             .filter(|log| log.address() == STYLUS_DEPLOYER)
-            .find_map(|log| log.log_decode::<IStylusDeployer::ContractDeployed>().ok())
+            .find_map(|log| log.log_decode::<StylusDeployer::ContractDeployed>().ok())
             .expect("ContractDeployed is emitted");
         deployed.inner.data.deployedContract
     }

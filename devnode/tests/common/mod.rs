@@ -161,18 +161,7 @@ pub fn deploy_probes(node: &mut Devnode, count: usize) -> Vec<Address> {
 
 /// The `bytecode` of a `@uniswap/v2-core` build artifact; fails (never skips) when the package is missing.
 pub fn uniswap_artifact(name: &str) -> Vec<u8> {
-    let path = workspace()
-        .join("node_modules/@uniswap/v2-core/build")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} is missing ({e}): run scripts/setup.sh to install @uniswap/v2-core",
-            path.display()
-        )
-    });
-    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
-    let hex = json["bytecode"].as_str().expect("artifact has a bytecode");
-    alloy_primitives::hex::decode(hex).expect("bytecode is hex")
+    damm_devnode::evm_code::uniswap_artifact(&workspace(), name)
 }
 
 /// Sends a raw transaction `input` to `to` (`None`: create) with `value` wei and an optional gas limit.
