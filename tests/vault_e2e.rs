@@ -1732,6 +1732,23 @@ fn other_token_flows(pool: &PoolTrack, tt: Address, input: U256, output: U256) -
     }
 }
 
+/// The reentrant test-token `tt` called the vault back during the last transfer, the nested call failed, and
+/// the approval it tried (for the attacker, on pool `p`) left nothing.
+async fn assert_reentry_refused(h: &Harness, tt: Address, p: Address) {
+    let last = h.test_token(tt).lastReentry().call().await.unwrap();
+    assert!(last._0, "the token called the vault back");
+    assert!(!last._1, "the nested call failed");
+    assert_eq!(
+        h.vault()
+            .allowance(p, tt, h.accounts.attacker)
+            .call()
+            .await
+            .unwrap(),
+        U256::ZERO,
+        "the nested approval left nothing"
+    );
+}
+
 #[tokio::test]
 async fn attack_a_reentrant_token_cannot_reenter_the_vault() {
     let h = Harness::new().await;
@@ -1750,24 +1767,12 @@ async fn attack_a_reentrant_token_cannot_reenter_the_vault() {
         .await;
     let flows = test_token_flows(&pool, tt, e18(500), U256::ZERO);
     settle_checked(&h, &mut market, flows, Q64).await;
-    let last = token.lastReentry().call().await.unwrap();
-    assert!(last._0, "the token called the vault back");
-    assert!(!last._1, "the nested call failed");
-    assert_eq!(
-        h.vault().allowance(p, tt, a.attacker).call().await.unwrap(),
-        U256::ZERO,
-        "the nested approval left nothing"
-    );
+    assert_reentry_refused(&h, tt, p).await;
 
     // The other way: the vault pays the token out of its raw balance (a transfer: the hook again).
     let other_way = other_token_flows(&pool, tt, e18(300), e18(200));
     settle_checked(&h, &mut market, other_way, Q64).await;
-    let last = token.lastReentry().call().await.unwrap();
-    assert!(last._0 && !last._1);
-    assert_eq!(
-        h.vault().allowance(p, tt, a.attacker).call().await.unwrap(),
-        U256::ZERO
-    );
+    assert_reentry_refused(&h, tt, p).await;
 
     // Mode 3: the token reverts when the nested call fails; the vault names the token and passes its revert
     // data on, and nothing moves.
@@ -1827,12 +1832,7 @@ async fn attack_a_reentrant_token_cannot_reenter_a_raw_deposit() {
             .from(a.bob),
     )
     .await;
-    let last = token.lastReentry().call().await.unwrap();
-    assert!(last._0 && !last._1, "the token called the vault back and failed");
-    assert_eq!(
-        h.vault().allowance(p, tt, a.attacker).call().await.unwrap(),
-        U256::ZERO
-    );
+    assert_reentry_refused(&h, tt, p).await;
     assert_eq!(h.shares(p, a.bob).await, expected);
     assert_eq!(h.pair_state(p).await, after);
     assert_invariants(&h).await;
