@@ -640,6 +640,31 @@ impl Devnode {
         &self.chain.pool
     }
 
+    /// Removes transaction `hash` from the pool (Anvil's `anvil_dropTransaction`): it will not be mined, and
+    /// its sender's nonce is not used. As in Anvil, the transactions that depend on it go too: its sender's
+    /// pooled transactions with the following nonces, up to the first gap. Returns its hash, or `None` if it was
+    /// not waiting in the pool (unknown, dropped already, or mined).
+    pub fn drop_transaction(&mut self, hash: B256) -> Option<B256> {
+        let index = self.chain.pool.iter().position(|tx| tx.hash == hash)?;
+        let dropped = self.chain.pool.remove(index);
+        let mut next = dropped.nonce() + 1;
+        while let Some(index) = self
+            .chain
+            .pool
+            .iter()
+            .position(|tx| tx.from == dropped.from && tx.nonce() == next)
+        {
+            self.chain.pool.remove(index);
+            next += 1;
+        }
+        Some(dropped.hash)
+    }
+
+    /// Empties the pool (Anvil's `anvil_dropAllTransactions`).
+    pub fn drop_all_transactions(&mut self) {
+        self.chain.pool.clear();
+    }
+
     /// Balance of `address`, in wei.
     pub fn balance(&self, address: Address) -> U256 {
         self.account(address).map(|a| a.balance).unwrap_or_default()

@@ -1382,6 +1382,81 @@ async fn workload(url: &str) -> Run {
     )
     .await
     .ok();
+    // --- dropping pooled transactions (automine still off): one dropped (the sender's next one, which depends
+    // on it, goes with it), then all; nothing mined ------------------------------------------------------------
+    let nonce = run.rpc.nonce(alice).await;
+    let mut dropped = Vec::new();
+    for i in 0..2u64 {
+        let input = IERC20::transferCall {
+            to: erin,
+            value: U256::from(10 + i),
+        }
+        .abi_encode();
+        let (raw, _) = TxSpec::new(nonce + i, Some(token_a), input, 100_000).sign(&run.keys[0]);
+        let sent = run.rpc.send_raw(&raw).await;
+        run.rec(format!("drop/send {i}"), outcome(&sent));
+        dropped.push(sent.unwrap_or(Value::Null));
+    }
+    run.req(
+        "drop/anvil_dropTransaction",
+        "anvil_dropTransaction",
+        json!([dropped[0]]),
+    )
+    .await
+    .ok();
+    run.req(
+        "drop/anvil_dropTransaction again",
+        "anvil_dropTransaction",
+        json!([dropped[0]]),
+    )
+    .await
+    .ok();
+    run.req("drop/dropped tx", "eth_getTransactionByHash", json!([dropped[0]]))
+        .await
+        .ok();
+    let later = run
+        .raw("eth_getTransactionByHash", json!([dropped[1]]))
+        .await
+        .unwrap_or(Value::Null);
+    run.rec("drop/dependent tx still pooled", json!(!later.is_null()));
+    // The messages differ (serde's wording on each side): the code is compared.
+    let missing = outcome(&run.raw("anvil_dropTransaction", json!([])).await);
+    run.rec(
+        "drop/anvil_dropTransaction without a hash (code)",
+        missing["error"]["code"].clone(),
+    );
+    run.req(
+        "drop/anvil_dropAllTransactions",
+        "anvil_dropAllTransactions",
+        json!([]),
+    )
+    .await
+    .ok();
+    run.req(
+        "drop/pending nonce",
+        "eth_getTransactionCount",
+        json!([alice, "pending"]),
+    )
+    .await
+    .ok();
+    run.req("drop/evm_mine", "evm_mine", json!([])).await.ok();
+    run.next_timestamp("drop").await;
+    for (i, hash) in dropped.iter().enumerate() {
+        run.req(
+            &format!("drop/receipt {i}"),
+            "eth_getTransactionReceipt",
+            json!([hash]),
+        )
+        .await
+        .ok();
+    }
+    run.req("drop/nonce", "eth_getTransactionCount", json!([alice, "latest"]))
+        .await
+        .ok();
+    run.req("drop/block", "eth_getBlockByNumber", json!(["latest", false]))
+        .await
+        .ok();
+    run.balance_of("drop/balance", token_a, erin).await;
     run.req(
         "block of 3/evm_setAutomine true",
         "evm_setAutomine",

@@ -207,6 +207,118 @@ async fn interval_mining_holds_transactions_until_the_block_time() {
     assert!(receipt.status());
 }
 
+/// `anvil_dropTransaction` / `anvil_dropAllTransactions`, as Anvil 1.7.1 answers them: the dropped
+/// transaction's hash (null when it is not in the pool: unknown, dropped already, or mined), null for dropping
+/// all; a dropped transaction is never mined and its nonce stays unused; the sender's later transactions, which
+/// depend on it, are dropped with it.
+#[tokio::test]
+async fn pooled_transactions_can_be_dropped() {
+    let server = plain();
+    let p = provider(&server);
+    // (Explicit nonces: the provider's nonce filler would count the dropped transactions.)
+    p.anvil_set_auto_mine(false).await.unwrap();
+    let head = p.get_block_number().await.unwrap();
+    let nonce = p.get_transaction_count(ALICE).await.unwrap();
+    let first = *p
+        .send_transaction(transfer(BOB, 1).with_nonce(nonce))
+        .await
+        .unwrap()
+        .tx_hash();
+    let second = *p
+        .send_transaction(transfer(BOB, 2).with_nonce(nonce + 1))
+        .await
+        .unwrap()
+        .tx_hash();
+    assert_eq!(p.get_transaction_count(ALICE).pending().await.unwrap(), nonce + 2);
+
+    assert_eq!(p.anvil_drop_transaction(first).await.unwrap(), Some(first));
+    assert_eq!(
+        p.anvil_drop_transaction(first).await.unwrap(),
+        None,
+        "dropped already"
+    );
+    for hash in [first, second] {
+        assert!(
+            p.get_transaction_by_hash(hash).await.unwrap().is_none(),
+            "the transaction and the one that depends on it are gone"
+        );
+    }
+    assert_eq!(p.anvil_drop_transaction(second).await.unwrap(), None);
+    assert_eq!(p.get_transaction_count(ALICE).pending().await.unwrap(), nonce);
+    // The raw answers: a hash, then null.
+    let third = *p
+        .send_transaction(transfer(BOB, 3).with_nonce(nonce))
+        .await
+        .unwrap()
+        .tx_hash();
+    let dropped = post(
+        &server,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "anvil_dropTransaction", "params": [third]}),
+    )
+    .await;
+    assert_eq!(dropped, json!({"jsonrpc": "2.0", "id": 1, "result": third}));
+    let all = post(
+        &server,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "anvil_dropAllTransactions", "params": []}),
+    )
+    .await;
+    assert_eq!(all, json!({"jsonrpc": "2.0", "id": 2, "result": null}));
+    let (code, _) = error_code(
+        p.raw_request::<_, Value>("anvil_dropTransaction".into(), ())
+            .await,
+    );
+    assert_eq!(code, -32602, "the hash is required");
+
+    p.evm_mine(None).await.unwrap();
+    assert_eq!(p.get_block_number().await.unwrap(), head + 1);
+    for hash in [first, second, third] {
+        assert!(
+            p.get_transaction_receipt(hash).await.unwrap().is_none(),
+            "a dropped transaction is not mined"
+        );
+    }
+    let block = p.get_block_by_number((head + 1).into()).await.unwrap().unwrap();
+    assert_eq!(block.transactions.len(), 0, "an empty block");
+    assert_eq!(
+        p.get_transaction_count(ALICE).await.unwrap(),
+        nonce,
+        "the nonce is unchanged"
+    );
+
+    // Dropping all: several senders' transactions; a mined transaction cannot be dropped.
+    let a = *p
+        .send_transaction(transfer(BOB, 4).with_nonce(nonce))
+        .await
+        .unwrap()
+        .tx_hash();
+    let b = *p
+        .send_transaction(transfer(ALICE, 5).with_from(BOB).with_nonce(0))
+        .await
+        .unwrap()
+        .tx_hash();
+    p.anvil_drop_all_transactions().await.unwrap();
+    p.evm_mine(None).await.unwrap();
+    for hash in [a, b] {
+        assert!(p.get_transaction_by_hash(hash).await.unwrap().is_none());
+    }
+    assert_eq!(p.get_transaction_count(ALICE).await.unwrap(), nonce);
+    assert_eq!(p.get_transaction_count(BOB).await.unwrap(), 0);
+    let c = *p
+        .send_transaction(transfer(BOB, 6).with_nonce(nonce))
+        .await
+        .unwrap()
+        .tx_hash();
+    p.evm_mine(None).await.unwrap();
+    let receipt = p.get_transaction_receipt(c).await.unwrap().expect("mined");
+    assert!(receipt.status());
+    assert_eq!(
+        p.anvil_drop_transaction(c).await.unwrap(),
+        None,
+        "mined, not pooled"
+    );
+    assert_eq!(p.get_transaction_count(ALICE).await.unwrap(), nonce + 1);
+}
+
 #[tokio::test]
 async fn impersonated_accounts_send_without_a_key() {
     let server = plain();

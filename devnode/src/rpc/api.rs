@@ -203,6 +203,12 @@ impl EthApi {
             }
             R::Snapshot => Ok(quantity(self.node.snapshot())),
             R::Revert(id) => ok(u64::try_from(id).is_ok_and(|id| self.node.revert_to(id))),
+            // As Anvil: the dropped transaction's hash, or null if it was not in the pool.
+            R::DropTransaction(hash) => ok(self.node.drop_transaction(hash)),
+            R::DropAllTransactions => {
+                self.node.drop_all_transactions();
+                Ok(Value::Null)
+            }
             R::DumpState => {
                 let json = serde_json::to_vec(&self.node.dump_state())
                     .map_err(|e| RpcError::new(super::error::INTERNAL_ERROR, e.to_string()))?;

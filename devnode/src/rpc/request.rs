@@ -152,6 +152,10 @@ pub enum EthRequest {
     Snapshot,
     /// `evm_revert`
     Revert(U256),
+    /// `anvil_dropTransaction`: removes a transaction from the pool
+    DropTransaction(B256),
+    /// `anvil_dropAllTransactions`: empties the pool
+    DropAllTransactions,
     /// `anvil_dumpState`: the state file's JSON, hex-encoded
     DumpState,
     /// `anvil_loadState`
@@ -289,6 +293,8 @@ impl EthRequest {
             }
             "evm_snapshot" | "anvil_snapshot" => R::Snapshot,
             "evm_revert" | "anvil_revert" => R::Revert(p.required()?),
+            "anvil_dropTransaction" => R::DropTransaction(p.required()?),
+            "anvil_dropAllTransactions" => R::DropAllTransactions,
             "anvil_dumpState" => R::DumpState,
             "anvil_loadState" => R::LoadState(p.required()?),
             _ => return Err(RpcError::method_not_found()),
