@@ -8,4 +8,10 @@ pub use damm_market_codec as market_codec;
 pub use damm_math as math;
 
 pub mod bindings;
+pub mod client;
+pub mod config;
+pub mod deploy;
+pub mod deployment;
+pub mod errors;
+pub mod operator;
 pub mod wasm;

@@ -30,6 +30,19 @@ enum Command {
     /// Run the devnode: a local chain that runs EVM and Stylus contracts, served over JSON-RPC with
     /// Anvil's methods (see docs/DEVNODE.md). Stops on Ctrl-C or SIGTERM, writing `--state` if given.
     Devnode(DevnodeArgs),
+    /// Deploy the vault and markets (and create pools) on any endpoint, writing the deployment file the other
+    /// commands read. Re-running skips what exists.
+    Deploy(damm::deploy::DeployArgs),
+    /// The L2 operator.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `damm operator …`.
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Serve trades on one or several markets over HTTP and settle them on L1 in batches (docs/OPERATOR.md).
+    Run(Box<damm::operator::RunArgs>),
 }
 
 /// Options of `damm devnode`.
@@ -74,7 +87,17 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::WasmSize { files, json } => wasm_size(&files, json),
         Command::Devnode(args) => devnode(args),
+        Command::Deploy(args) => runtime()?.block_on(damm::deploy::run(args)),
+        Command::Operator(OperatorCommand::Run(args)) => runtime()?.block_on(damm::operator::run(*args)),
     }
+}
+
+/// The runtime of the commands that talk to a chain.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn devnode(args: DevnodeArgs) -> Result<()> {
