@@ -235,12 +235,18 @@ impl Chain {
         }
     }
 
-    /// Runs `transition` with `eth_call` on the latest state, returning the gas it would use.
+    /// Runs `transition` with `eth_call` on the latest state, returning the gas limit to send it with: `fixed`,
+    /// or `eth_estimateGas`'s answer with a margin.
     ///
     /// # Errors
     ///
     /// [`ChainError::Reverted`] with the decoded cause.
-    pub async fn simulate(&self, market: Address, transition: &Transition) -> Result<u64> {
+    pub async fn simulate(
+        &self,
+        market: Address,
+        transition: &Transition,
+        fixed: Option<u64>,
+    ) -> Result<u64> {
         let request = TransactionRequest::default()
             .with_from(self.operator)
             .with_to(market)
@@ -249,10 +255,17 @@ impl Chain {
             .call(request.clone())
             .await
             .map_err(|e| ChainError::of(&e))?;
-        self.provider
-            .estimate_gas(request)
-            .await
-            .map_err(|e| ChainError::of(&e))
+        match fixed {
+            Some(gas) => Ok(gas),
+            None => {
+                let gas = self
+                    .provider
+                    .estimate_gas(request)
+                    .await
+                    .map_err(|e| ChainError::of(&e))?;
+                Ok(gas + gas / 4 + 20_000)
+            }
+        }
     }
 
     /// The operator's nonce (latest block).

@@ -43,6 +43,8 @@ pub struct Fill {
 pub enum Refusal {
     /// The amount is zero.
     ZeroAmount,
+    /// The trade would give nothing (its whole input goes to fees and rounding).
+    ZeroOutput,
     /// The market's range cannot fill the trade.
     OutOfRange(MathError),
     /// The trade misses its limit: `amount` is what it would get (exact in) or pay (exact out).
@@ -71,6 +73,7 @@ impl Refusal {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ZeroAmount => "ZeroAmount",
+            Self::ZeroOutput => "ZeroOutput",
             Self::OutOfRange(_) => "OutOfRange",
             Self::LimitMissed { .. } => "LimitMissed",
             Self::Math(_) => "MathError",
@@ -95,6 +98,9 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::ZeroAmount => f.write_str("the amount is zero"),
+            Self::ZeroOutput => {
+                f.write_str("the trade is too small: it would give nothing after fees and rounding")
+            }
             Self::OutOfRange(e) => write!(f, "the market's price range cannot fill this trade ({e:?})"),
             Self::LimitMissed { amount, limit } => {
                 write!(f, "the trade would get {amount}, beyond its limit {limit}")
@@ -366,6 +372,9 @@ impl Engine {
                 // The timestamp is chosen above so that these cannot happen.
                 _ => Refusal::Math(MathError::InvalidInput),
             })?;
+        if result.output_amount == 0 {
+            return Err(Refusal::ZeroOutput);
+        }
         let fill = Fill {
             amount_in: result.included_fee_input_amount,
             amount_out: result.output_amount,

@@ -319,7 +319,7 @@ fn parse_trade(body: &[u8]) -> Result<(TradeRequest, Option<String>), (&'static 
         None => default.ok_or_else(|| bad(format!("{key} is missing"))),
     };
     let zero_for_one = flag(&fields, "zeroForOne", None)?;
-    let exact_in = flag(&fields, "exactIn", Some(true))?;
+    let exact_in = flag(&fields, "exactIn", None)?;
     let amount = match fields.get("amount") {
         Some(v) => parse_amount(v, "amount")?,
         None => return Err(bad("amount is missing".into())),
@@ -383,7 +383,7 @@ mod tests {
     #[test]
     fn trades_parse_and_refuse_by_name() {
         let ok = |body: &str| parse_trade(body.as_bytes()).expect("parses");
-        let (t, id) = ok(r#"{"zeroForOne":true,"amount":"1000","limit":990,"id":"k1"}"#);
+        let (t, id) = ok(r#"{"zeroForOne":true,"exactIn":true,"amount":"1000","limit":990,"id":"k1"}"#);
         assert_eq!(
             t,
             TradeRequest {
@@ -404,21 +404,48 @@ mod tests {
         assert_eq!(name(r#"{"zeroForOne":true}"#), "BadRequest");
         assert_eq!(name(r#"{"zeroForOne":1,"amount":"1"}"#), "BadRequest");
         assert_eq!(
-            name(r#"{"zeroForOne":true,"amount":"1","price":2}"#),
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","price":2}"#),
             "BadRequest"
         );
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":"-5"}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":"1.5"}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":1.5}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":-1}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":""}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":"0"}"#), "ZeroAmount");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":0}"#), "ZeroAmount");
         assert_eq!(
-            name(r#"{"zeroForOne":true,"amount":"340282366920938463463374607431768211456"}"#),
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"-5"}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1.5"}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":1.5}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":-1}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":""}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"0"}"#),
+            "ZeroAmount"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":0}"#),
+            "ZeroAmount"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"340282366920938463463374607431768211456"}"#),
             "AmountTooLarge"
         );
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":"1","id":""}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true,"amount":"1","id":7}"#), "BadRequest");
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":""}"#),
+            "BadRequest"
+        );
+        assert_eq!(
+            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":7}"#),
+            "BadRequest"
+        );
     }
 }

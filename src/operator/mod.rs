@@ -67,6 +67,8 @@ pub struct Tuning {
     pub receipt_timeout: Duration,
     /// Fee bump of a replacement, percent.
     pub fee_bump_percent: u32,
+    /// A fixed gas limit instead of estimating each transaction.
+    pub gas_limit: Option<u64>,
 }
 
 /// Options of `damm operator run`.
@@ -99,6 +101,10 @@ pub struct RunArgs {
     /// Fee bump of a replacement transaction, percent.
     #[arg(long, default_value_t = 25)]
     pub fee_bump_percent: u32,
+    /// A fixed gas limit for batch transactions instead of `eth_estimateGas` (batches are still simulated with
+    /// `eth_call` first).
+    #[arg(long, value_name = "GAS")]
+    pub gas_limit: Option<u64>,
     /// Refuse trades (`Backlog`) while this many await settlement.
     #[arg(long, default_value_t = 100_000)]
     pub max_pending: usize,
@@ -205,6 +211,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms.max(10)),
         receipt_timeout: Duration::from_millis(args.receipt_timeout_ms.max(100)),
         fee_bump_percent: args.fee_bump_percent.max(10),
+        gas_limit: args.gas_limit,
     };
     // The first poll completes before the API opens, so the first trade gets the chain's time.
     let (number, timestamp) = chain.head().await?;

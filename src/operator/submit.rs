@@ -418,10 +418,11 @@ async fn drive(
                         let bump = |fee: u128| fee + fee * u128::from(tuning.fee_bump_percent) / 100 + 1;
                         let (max_fee, tip) = chain.fees().await?;
                         let fees = (bump(tx.max_fee).max(max_fee), bump(tx.priority_fee).max(tip));
-                        let gas = chain.simulate(m.address, transition).await.unwrap_or(3_000_000);
-                        let signed = chain
-                            .sign(m.address, transition, tx.nonce, gas_with_margin(gas), fees)
-                            .await?;
+                        let gas = chain
+                            .simulate(m.address, transition, tuning.gas_limit)
+                            .await
+                            .unwrap_or(3_000_000);
+                        let signed = chain.sign(m.address, transition, tx.nonce, gas, fees).await?;
                         record_and_broadcast(chain, writer, m, seq, &signed).await?;
                         eprintln!(
                             "operator: {}: transition {seq} not mined in {:?}: replaced (nonce {}, fee cap {})",
@@ -437,7 +438,7 @@ async fn drive(
             None => {
                 if let Some(&nonce) = reverted_nonces.last() {
                     // Our last attempt reverted: name the cause (the chain's state now) and back off.
-                    let cause = match chain.simulate(m.address, transition).await {
+                    let cause = match chain.simulate(m.address, transition, tuning.gas_limit).await {
                         Err(ChainError::Reverted(cause)) => cause,
                         _ => format!("transaction with nonce {nonce} reverted"),
                     };
@@ -451,12 +452,10 @@ async fn drive(
                     return Err(ChainError::Reverted(cause).into());
                 }
                 check_escrow(chain, m, transition).await?;
-                let gas = chain.simulate(m.address, transition).await?;
+                let gas = chain.simulate(m.address, transition, tuning.gas_limit).await?;
                 m.alerts.clear("BatchReverted");
                 let fees = chain.fees().await?;
-                let signed = chain
-                    .sign(m.address, transition, chain_nonce, gas_with_margin(gas), fees)
-                    .await?;
+                let signed = chain.sign(m.address, transition, chain_nonce, gas, fees).await?;
                 record_and_broadcast(chain, writer, m, seq, &signed).await?;
                 m.metrics.submitted.fetch_add(1, Ordering::Relaxed);
                 fault::hit("after-submit");
@@ -494,10 +493,6 @@ fn ignore_nonce_used(e: ChainError) -> Result<(), ChainError> {
         }
         _ => Err(e),
     }
-}
-
-fn gas_with_margin(gas: u64) -> u64 {
-    gas + gas / 4 + 20_000
 }
 
 async fn record_and_broadcast(

@@ -443,7 +443,11 @@ impl Harness {
 
 /// A harness whose main pool holds Alice's Uniswap position, with the market-admin program deployed.
 pub async fn world() -> (Harness, PoolTrack, Address) {
-    let h = Harness::new().await;
+    world_on(Harness::new().await).await
+}
+
+/// [`world`] on a harness made otherwise (for example [`Harness::with_state_file`]).
+pub async fn world_on(h: Harness) -> (Harness, PoolTrack, Address) {
     let pool = h.pools()[0];
     let alice = h.accounts.alice;
     h.fund(pool.token0, alice, e18(ALICE_0)).await;

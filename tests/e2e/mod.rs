@@ -296,8 +296,14 @@ static EXTERNAL_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 /// One test's chain, accounts and contracts.
 pub struct Harness {
-    /// The in-process devnode, when no external node was given.
+    /// The in-process devnode, when no external node was given (`None` while it is stopped, see
+    /// [`Harness::stop_devnode`]).
     node: Option<RpcServer>,
+    /// How the in-process devnode was started (`None` on an external node): restarts reuse it, on the same port.
+    devnode_config: Option<ServerConfig>,
+    /// The private keys of the accounts (the devnode's dev keys, or the external node's funded key and the
+    /// fresh keys it paid), in the order of [`Accounts`]' fields.
+    keys: Vec<PrivateKeySigner>,
     /// This test's turn on the external node.
     _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
     pub url: String,
@@ -328,6 +334,17 @@ impl Harness {
     /// Starts (or connects to) the chain, funds the accounts, and deploys the tokens, the Uniswap V2 factory
     /// and the main pair, the vault (with the main pool created) and the test market.
     pub async fn new() -> Harness {
+        Self::start(None).await
+    }
+
+    /// As [`Harness::new`], with the in-process devnode keeping its state in `state_file` (written when it
+    /// stops, loaded when it starts again: see [`Harness::restart_devnode`]). On an external node the file is
+    /// not used.
+    pub async fn with_state_file(state_file: PathBuf) -> Harness {
+        Self::start(Some(state_file)).await
+    }
+
+    async fn start(state_file: Option<PathBuf>) -> Harness {
         let programs = tokio::task::spawn_blocking(programs)
             .await
             .expect("the contract build finished");
@@ -336,7 +353,7 @@ impl Harness {
             Some(_) => Some(EXTERNAL_TURN.lock().await),
             None => None,
         };
-        let (node, url, keys) = match external {
+        let (node, devnode_config, url, keys) = match external {
             Some(url) => {
                 let key = std::env::var("DAMM_E2E_KEY")
                     .expect("DAMM_E2E_KEY (a funded private key) must be set with DAMM_E2E_RPC");
@@ -344,10 +361,14 @@ impl Harness {
                 println!("vault e2e: external node at {url} (deployer {})", key.address());
                 let mut keys = vec![key];
                 keys.extend((0..9).map(|_| PrivateKeySigner::random()));
-                (None, url, keys)
+                (None, None, url, keys)
             }
             None => {
-                let server = RpcServer::spawn(ServerConfig::default()).expect("the devnode starts");
+                let config = ServerConfig {
+                    state_file,
+                    ..ServerConfig::default()
+                };
+                let server = RpcServer::spawn(config.clone()).expect("the devnode starts");
                 let url = server.url();
                 println!("vault e2e: in-process devnode at {url}");
                 let keys: Vec<PrivateKeySigner> = server
@@ -356,7 +377,12 @@ impl Harness {
                     .map(|(_, key)| PrivateKeySigner::from_bytes(key).expect("dev key"))
                     .collect();
                 assert!(keys.len() >= 10, "the devnode has ten dev accounts");
-                (Some(server), url, keys)
+                // Restarts listen on the same port.
+                let config = ServerConfig {
+                    port: server.local_addr().port(),
+                    ..config
+                };
+                (Some(server), Some(config), url, keys)
             }
         };
         let mut wallet = EthereumWallet::new(keys[0].clone());
@@ -389,6 +415,8 @@ impl Harness {
         let start_block = provider.get_block_number().await.expect("block number");
         let mut h = Harness {
             node,
+            devnode_config,
+            keys: keys.clone(),
             _turn: turn,
             url,
             provider,
@@ -459,7 +487,52 @@ impl Harness {
 
     /// Whether the chain is the in-process devnode.
     pub fn is_devnode(&self) -> bool {
-        self.node.is_some()
+        self.devnode_config.is_some()
+    }
+
+    /// The private key of `account` (one of [`Accounts`]).
+    pub fn private_key(&self, account: Address) -> B256 {
+        self.keys
+            .iter()
+            .find(|key| key.address() == account)
+            .map(|key| key.to_bytes())
+            .unwrap_or_else(|| panic!("{account} is not one of the harness's accounts"))
+    }
+
+    /// Stops the in-process devnode (writing its state file, if it has one); its port stays reserved for
+    /// [`Harness::start_devnode`]. Requests meanwhile fail to connect.
+    pub fn stop_devnode(&mut self) {
+        let node = self.node.take().expect("the devnode is running");
+        node.shutdown().expect("the devnode stops and writes its state");
+    }
+
+    /// Starts the in-process devnode again on the same port, from its state file (the accounts and the head
+    /// block: transactions, receipts and logs before it are gone, and so is its pool).
+    pub fn start_devnode(&mut self) {
+        assert!(self.node.is_none(), "the devnode is running already");
+        let config = self.devnode_config.clone().expect("an in-process devnode");
+        // The port was just released: retry briefly should the system not have freed it yet.
+        let start = Instant::now();
+        let server = loop {
+            match RpcServer::spawn(config.clone()) {
+                Ok(server) => break server,
+                Err(e) if start.elapsed() < Duration::from_secs(10) => {
+                    println!("devnode restart: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("the devnode does not start again: {e}"),
+            }
+        };
+        assert_eq!(server.url(), self.url, "the devnode is back on its port");
+        self.node = Some(server);
+    }
+
+    /// Stops the in-process devnode, waits `outage`, and starts it again ([`Harness::stop_devnode`],
+    /// [`Harness::start_devnode`]).
+    pub fn restart_devnode(&mut self, outage: Duration) {
+        self.stop_devnode();
+        std::thread::sleep(outage);
+        self.start_devnode();
     }
 
     /// Whether the clock can be moved (the devnode only).
