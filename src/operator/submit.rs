@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::{Address, B256, U256 as AU256};
+use alloy::primitives::{B256, U256 as AU256};
 
 use super::{
     chain::{Chain, ChainError},
@@ -99,16 +99,6 @@ pub async fn reconcile(chain: &Chain, writer: &Writer, m: &Market) -> Result<(),
         .await
         .map_err(SettleError::Journal)?
         .map_err(|e| SettleError::Journal(e.to_string()))?;
-    let name = m.name.clone();
-    let last_seq = writer
-        .call(move |j| j.last_seq(&name))
-        .await
-        .map_err(SettleError::Journal)?
-        .map_err(|e| SettleError::Journal(e.to_string()))?;
-    if !entries.is_empty() && inflight.is_none() && last_seq.is_some_and(|s| s < state.seq) {
-        // Fine: the open entries were never in a transition; the chain moved by transitions this journal
-        // settled (or by L1 resizes). The entries are replayed over the chain's state below.
-    }
     let mut engine = m.engine.lock().expect("engine lock");
     engine
         .restore(state, entries, inflight)
@@ -566,13 +556,4 @@ async fn finish(
         tx.map(|h| format!(", tx {h}")).unwrap_or_default()
     );
     Ok(())
-}
-
-/// The account a market's operator must be.
-pub async fn check_operator(chain: &Chain, market: Address) -> Result<Address, ChainError> {
-    crate::bindings::IMarket::new(market, &chain.provider)
-        .operator()
-        .call()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))
 }
