@@ -397,55 +397,47 @@ mod tests {
         let (t, _) =
             ok(r#"{"zeroForOne":false,"exactIn":false,"amount":"340282366920938463463374607431768211455"}"#);
         assert_eq!((t.amount, t.exact_in, t.limit), (u128::MAX, false, None));
-        let name = |body: &str| parse_trade(body.as_bytes()).expect_err("refused").0;
-        assert_eq!(name("{"), "BadRequest");
-        assert_eq!(name("[]"), "BadRequest");
-        assert_eq!(name(r#"{"amount":"1"}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":true}"#), "BadRequest");
-        assert_eq!(name(r#"{"zeroForOne":1,"amount":"1"}"#), "BadRequest");
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","price":2}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"-5"}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1.5"}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":1.5}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":-1}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":""}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"0"}"#),
-            "ZeroAmount"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":0}"#),
-            "ZeroAmount"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"340282366920938463463374607431768211456"}"#),
-            "AmountTooLarge"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":""}"#),
-            "BadRequest"
-        );
-        assert_eq!(
-            name(r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":7}"#),
-            "BadRequest"
-        );
+        let refusals = [
+            ("{", "BadRequest"),
+            ("[]", "BadRequest"),
+            (r#"{"amount":"1"}"#, "BadRequest"),
+            (r#"{"zeroForOne":true}"#, "BadRequest"),
+            (r#"{"zeroForOne":1,"amount":"1"}"#, "BadRequest"),
+            (r#"{"zeroForOne":true,"amount":"1"}"#, "BadRequest"),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"1","price":2}"#,
+                "BadRequest",
+            ),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"-5"}"#,
+                "BadRequest",
+            ),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"1.5"}"#,
+                "BadRequest",
+            ),
+            (r#"{"zeroForOne":true,"exactIn":true,"amount":1.5}"#, "BadRequest"),
+            (r#"{"zeroForOne":true,"exactIn":true,"amount":-1}"#, "BadRequest"),
+            (r#"{"zeroForOne":true,"exactIn":true,"amount":""}"#, "BadRequest"),
+            (r#"{"zeroForOne":true,"exactIn":true,"amount":"0"}"#, "ZeroAmount"),
+            (r#"{"zeroForOne":true,"exactIn":true,"amount":0}"#, "ZeroAmount"),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"340282366920938463463374607431768211456"}"#,
+                "AmountTooLarge",
+            ),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":""}"#,
+                "BadRequest",
+            ),
+            (
+                r#"{"zeroForOne":true,"exactIn":true,"amount":"1","id":7}"#,
+                "BadRequest",
+            ),
+        ];
+        for (body, expected) in refusals {
+            let (name, message) = parse_trade(body.as_bytes()).expect_err(body);
+            assert_eq!(name, expected, "{body}: {message}");
+            assert!(!message.is_empty());
+        }
     }
 }
