@@ -83,8 +83,27 @@ struct DevnodeArgs {
     print_console: bool,
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    // Errors are printed with their causes, one per line, never with a backtrace (RUST_BACKTRACE may be set for
+    // other reasons): what went wrong is in the message, and revert data is decoded to the error's name.
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let full = format!("{error:#}");
+            let explained = damm::errors::explain_any(&error);
+            if explained == full {
+                eprintln!("error: {full}");
+            } else {
+                // A contract or RPC error in the chain: its decoded form, after what was being done.
+                eprintln!("error: {error}: {explained}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::WasmSize { files, json } => wasm_size(&files, json),
         Command::Devnode(args) => devnode(args),
         Command::Deploy(args) => runtime()?.block_on(damm::deploy::run(args)),
