@@ -60,3 +60,20 @@ sol! {
         function allPairsLength() external view returns (uint256);
     }
 }
+
+sol! {
+    /// The market's events. The market emits them as hand-encoded logs (`contracts/market/src/lib.rs`), so its
+    /// exported `IMarket.sol` does not list them. The operator checks each settlement's event with these, and the
+    /// end-to-end tests decode the chain's logs with them.
+    #[sol(all_derives)]
+    interface MarketEvents {
+        event MarketCreated(address indexed vault, address indexed pool, address indexed operator, bool l1, bytes32 stateHash);
+        event BatchSettled(uint64 indexed seq, bytes32 stateHash, uint256 swaps, uint256[8] flows, uint256 lpFee0, uint256 lpFee1);
+        event Swapped(address indexed trader, uint64 indexed seq, bytes32 stateHash, uint256[8] flows, uint256 lpFee0, uint256 lpFee1);
+        event ResizeRequested(uint256 liquidity, uint64 deadline);
+        event ResizeApplied(uint64 indexed seq, bytes32 stateHash, uint256 liquidity);
+        event FrozenSet(bool frozen);
+        event OperatorTransferStarted(address indexed operator, address indexed pendingOperator);
+        event OperatorTransferred(address indexed previousOperator, address indexed operator);
+    }
+}

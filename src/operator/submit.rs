@@ -535,6 +535,7 @@ async fn finish(
     if let Some(hash) = tx {
         if let Ok(Some(receipt)) = chain.receipt(hash).await {
             m.metrics.gas_used.fetch_add(receipt.gas_used, Ordering::Relaxed);
+            check_event(m, transition, &receipt)?;
         }
     }
     m.alerts.clear("BatchReverted");
@@ -555,5 +556,39 @@ async fn finish(
         transition.trades(),
         tx.map(|h| format!(", tx {h}")).unwrap_or_default()
     );
+    Ok(())
+}
+
+/// The mirror's second source: the settling transaction's event (`BatchSettled` or `ResizeApplied`) must name
+/// the transition's seq and new state hash, and a batch's event its number of trades.
+fn check_event(
+    m: &Market,
+    transition: &Transition,
+    receipt: &alloy::rpc::types::TransactionReceipt,
+) -> Result<(), SettleError> {
+    use crate::bindings::MarketEvents::{BatchSettled, ResizeApplied};
+    let mut seen = None;
+    for log in receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.address() == m.address)
+    {
+        if let Ok(e) = log.log_decode::<BatchSettled>() {
+            let e = e.inner.data;
+            seen = Some((e.seq, e.stateHash, e.swaps.saturating_to::<u64>()));
+        } else if let Ok(e) = log.log_decode::<ResizeApplied>() {
+            let e = e.inner.data;
+            seen = Some((e.seq, e.stateHash, 0));
+        }
+    }
+    let expected = (transition.seq, transition.new_hash, transition.trades());
+    if seen != Some(expected) {
+        return Err(ChainError::Mismatch(format!(
+            "market {}: the settling transaction's event is {seen:?}, expected (seq, stateHash, trades) {expected:?}",
+            m.name
+        ))
+        .into());
+    }
     Ok(())
 }

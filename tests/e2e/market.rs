@@ -8,6 +8,8 @@ use alloy::{
     rpc::types::TransactionReceipt,
     sol_types::{SolError, SolValue},
 };
+/// The market's events (the exported interface has none), as the client declares them.
+pub use damm::bindings::MarketEvents as events;
 use damm::{
     bindings::IMarket,
     market_codec::{encode_batch, exec::execute_op, execute_batch, MarketParams, MarketState, Op, Totals},
@@ -15,28 +17,6 @@ use damm::{
 };
 
 use super::{e18, logs_of, programs, small, Harness, PoolTrack};
-
-/// The market's events, as the contract declares them (the exported interface has no events).
-pub mod events {
-    alloy::sol! {
-        #[derive(Debug, PartialEq, Eq)]
-        event MarketCreated(address indexed vault, address indexed pool, address indexed operator, bool l1, bytes32 stateHash);
-        #[derive(Debug, PartialEq, Eq)]
-        event BatchSettled(uint64 indexed seq, bytes32 stateHash, uint256 swaps, uint256[8] flows, uint256 lpFee0, uint256 lpFee1);
-        #[derive(Debug, PartialEq, Eq)]
-        event Swapped(address indexed trader, uint64 indexed seq, bytes32 stateHash, uint256[8] flows, uint256 lpFee0, uint256 lpFee1);
-        #[derive(Debug, PartialEq, Eq)]
-        event ResizeRequested(uint256 liquidity, uint64 deadline);
-        #[derive(Debug, PartialEq, Eq)]
-        event ResizeApplied(uint64 indexed seq, bytes32 stateHash, uint256 liquidity);
-        #[derive(Debug, PartialEq, Eq)]
-        event FrozenSet(bool frozen);
-        #[derive(Debug, PartialEq, Eq)]
-        event OperatorTransferStarted(address indexed operator, address indexed pendingOperator);
-        #[derive(Debug, PartialEq, Eq)]
-        event OperatorTransferred(address indexed previousOperator, address indexed operator);
-    }
-}
 
 /// The market's errors with their parameter names, as the contract declares them: an expected error is encoded
 /// with these and compared byte for byte with the revert data.

@@ -1573,6 +1573,15 @@ impl MarketView<'_> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // The daemon's own checks of each settlement (the chain's state and the settling event against its
+        // books) never disagreed with the chain.
+        let (_, health) = client.health();
+        for kind in ["StateMismatch", "BatchReverted", "Journal"] {
+            assert!(
+                alerts_of(&health, kind).is_empty(),
+                "the daemon raised {kind} at the end: {health}"
+            );
+        }
         self.refresh_events().await;
         let chain_seq = self.chain_seq().await;
         let events = self.events.lock().unwrap();
