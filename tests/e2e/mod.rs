@@ -128,16 +128,9 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The vault's programs: the vault itself (the address users call) and the programs it delegates to, in the
-/// order its constructor takes them (after the factory, owner, treasury and guardian) and `programs()` returns
-/// them.
-pub const VAULT_PROGRAMS: [&str; 5] = [
-    "damm-vault",
-    "damm-vault-settlement",
-    "damm-vault-withdrawals",
-    "damm-vault-markets",
-    "damm-vault-admin",
-];
+/// The vault's programs, in the order its constructor takes them and `programs()` returns them: the list
+/// `damm deploy` uses.
+pub use damm::deploy::VAULT_PROGRAMS;
 
 /// The Stylus programs under test, built once per test binary.
 pub struct Programs {
