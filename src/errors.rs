@@ -18,7 +18,7 @@ use damm_devnode::deployer::StylusDeployer::StylusDeployerErrors;
 use damm_math::MathError;
 
 /// The errors as the contracts declare them, with their parameter names.
-mod named {
+pub mod named {
     alloy::sol! {
         /// The market's errors (`contracts/market/src/lib.rs`).
         #[derive(Debug, PartialEq, Eq)]

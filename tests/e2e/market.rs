@@ -21,57 +21,11 @@ use super::{e18, logs_of, programs, small, Harness, PoolTrack};
 /// The market's errors with their parameter names, as the contract declares them: an expected error is encoded
 /// with these and compared byte for byte with the revert data.
 pub mod errors {
-    alloy::sol! {
-        #[derive(Debug)]
-        error Unauthorized(address caller);
-        #[derive(Debug)]
-        error InvalidAddress(address value);
-        #[derive(Debug)]
-        error MalformedParams(uint256 offset);
-        #[derive(Debug)]
-        error InvalidParams(uint8 code);
-        #[derive(Debug)]
-        error WrongKind(bool l1);
-        #[derive(Debug)]
-        error MarketFrozen();
-        #[derive(Debug)]
-        error BadSequence(uint64 expected, uint64 given);
-        #[derive(Debug)]
-        error StaleStateHash(bytes32 current, bytes32 given);
-        #[derive(Debug)]
-        error StateHashMismatch(bytes32 computed, bytes32 given);
-        #[derive(Debug)]
-        error MalformedOps(uint256 offset);
-        #[derive(Debug)]
-        error EmptyBatch();
-        #[derive(Debug)]
-        error TimestampDecreased(uint256 index, uint64 timestamp, uint64 last);
-        #[derive(Debug)]
-        error TimestampInFuture(uint256 index, uint64 timestamp, uint64 now);
-        #[derive(Debug)]
-        error OpFailed(uint256 index, uint8 code);
-        #[derive(Debug)]
-        error LimitMissed(uint256 index, uint256 amount, uint256 limit);
-        #[derive(Debug)]
-        error DeadlineExpired(uint256 deadline, uint64 now);
-        #[derive(Debug)]
-        error NoPendingResize();
-        #[derive(Debug)]
-        error ResizeNotAdmitted(uint256 liquidity, uint256 limit);
-        #[derive(Debug)]
-        error ResizeNotOverdue(uint64 deadline);
-        #[derive(Debug)]
-        error InvalidResize(uint8 code);
-        // The vault's, passed through by the market unchanged.
-        #[derive(Debug)]
-        error HealthFactorTooLow(uint256 before, uint256 after, uint256 minimum);
-        #[derive(Debug)]
-        error PayoutUncovered(uint256 out0, uint256 out1);
-        #[derive(Debug)]
-        error MarketOutOfBounds(address market);
-        #[derive(Debug)]
-        error ContractPaused();
-    }
+    #[allow(unused_imports)] // not every binary that includes this module matches every error
+    pub use damm::errors::named::{
+        MarketErrors::*,
+        VaultErrors::{ContractPaused, HealthFactorTooLow, MarketOutOfBounds, PayoutUncovered},
+    };
 }
 
 /// Asserts that revert data is exactly `expected` (selector and every value), and one of `IMarket`'s errors
