@@ -63,7 +63,7 @@ impl Alerts {
     pub fn raise(&self, kind: &'static str, message: String) {
         let mut alerts = self.0.lock().expect("alerts lock");
         if alerts.get(kind) != Some(&message) {
-            eprintln!("operator: alert {kind}: {message}");
+            crate::operator::log!("operator: alert {kind}: {message}");
             alerts.insert(kind, message);
         }
     }
@@ -71,7 +71,7 @@ impl Alerts {
     /// Clears alert `kind`.
     pub fn clear(&self, kind: &'static str) {
         if self.0.lock().expect("alerts lock").remove(kind).is_some() {
-            eprintln!("operator: alert {kind} cleared");
+            crate::operator::log!("operator: alert {kind} cleared");
         }
     }
 

@@ -35,6 +35,34 @@ use crate::{
     deployment::{Deployment, MarketKind},
 };
 
+/// Where the daemon's log lines go: stderr, unless [`set_log_file`] named a file (the demo runs two daemons
+/// in its own process and keeps its terminal for its progress line).
+static LOG_FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Sends the daemon's log lines (settlements, alerts, replacements) to `file` instead of stderr.
+pub fn set_log_file(file: std::fs::File) {
+    *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+}
+
+/// Writes one log line of the daemon (see [`set_log_file`]).
+pub fn log_line(line: std::fmt::Arguments<'_>) {
+    let mut file = LOG_FILE.lock().unwrap_or_else(|e| e.into_inner());
+    match file.as_mut() {
+        Some(f) => {
+            let _ = writeln!(f, "{line}");
+        }
+        None => eprintln!("{line}"),
+    }
+}
+
+/// `eprintln!` for the daemon's log lines, through [`log_line`].
+macro_rules! log {
+    ($($arg:tt)*) => {
+        $crate::operator::log_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use log;
+
 /// One market served: its books, counters and alerts.
 #[derive(Debug)]
 pub struct Market {
@@ -116,6 +144,49 @@ pub struct RunArgs {
 ///
 /// A configuration, chain or journal problem at start, named.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let running = start(args).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{}", running.addr)?;
+        out.flush()?;
+    }
+    eprintln!(
+        "operator: serving {} as {} on chain {}",
+        running
+            .markets
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        running.operator,
+        running.chain_id
+    );
+    shutdown_signal().await;
+    eprintln!("operator: stopping (every acknowledged trade is in the journal)");
+    Ok(())
+}
+
+/// A daemon started by [`start`]: its tasks run on the caller's runtime until it ends.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Where the HTTP API listens.
+    pub addr: SocketAddr,
+    /// The markets served, with their books, counters and alerts.
+    pub markets: Vec<Arc<Market>>,
+    /// The operator's account.
+    pub operator: Address,
+    /// The chain's id.
+    pub chain_id: u64,
+}
+
+/// Starts the daemon on the current runtime: reconciles every market with the chain, then spawns the poller,
+/// the settlement loop and the HTTP API, and returns once the API listens (what `damm operator run` and
+/// `damm demo` both run).
+///
+/// # Errors
+///
+/// A configuration, chain or journal problem at start, named.
+pub async fn start(args: RunArgs) -> anyhow::Result<Running> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
@@ -193,7 +264,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("reconciling market {} with the chain", m.name))?;
         let engine = m.engine.lock().expect("engine lock");
-        eprintln!(
+        log!(
             "operator: {}: chain seq {}, {} acknowledged trades to settle{}",
             m.name,
             engine.confirmed().seq,
@@ -241,24 +312,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         writer,
     });
     tokio::spawn(http::serve(listener, app));
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        out.flush()?;
-    }
-    eprintln!(
-        "operator: serving {} as {} on chain {}",
-        markets
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        chain.operator,
-        chain.chain_id
-    );
-    shutdown_signal().await;
-    eprintln!("operator: stopping (every acknowledged trade is in the journal)");
-    Ok(())
+    Ok(Running {
+        addr,
+        markets,
+        operator: chain.operator,
+        chain_id: chain.chain_id,
+    })
 }
 
 async fn shutdown_signal() {

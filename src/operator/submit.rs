@@ -159,7 +159,7 @@ pub async fn poll(chain: Chain, writer: Writer, markets: Vec<Arc<Market>>, every
                             // an older read could show a request the books have applied already.
                             if journal_resize && seq == confirmed_seq {
                                 match writer.resize(index, conditions.resize.0).await {
-                                    Ok(true) => eprintln!(
+                                    Ok(true) => crate::operator::log!(
                                         "operator: {}: resize to liquidity {} journaled; applied after the trades \
                                          before it",
                                         m.name, conditions.resize.0
@@ -414,7 +414,7 @@ async fn drive(
                             .unwrap_or(3_000_000);
                         let signed = chain.sign(m.address, transition, tx.nonce, gas, fees).await?;
                         record_and_broadcast(chain, writer, m, seq, &signed).await?;
-                        eprintln!(
+                        crate::operator::log!(
                             "operator: {}: transition {seq} not mined in {:?}: replaced (nonce {}, fee cap {})",
                             m.name, tuning.receipt_timeout, tx.nonce, fees.0
                         );
@@ -550,7 +550,7 @@ async fn finish(
         ))
         .into());
     }
-    eprintln!(
+    crate::operator::log!(
         "operator: {}: transition {seq} settled ({} trades{})",
         m.name,
         transition.trades(),

@@ -267,7 +267,7 @@ fn run(mut journal: Journal, markets: &[Arc<Market>], mut rx: mpsc::UnboundedRec
                     fault::hit("after-ack");
                 }
                 Err(e) => {
-                    eprintln!("operator: journal write failed: {e}");
+                    crate::operator::log!("operator: journal write failed: {e}");
                     for market in &touched {
                         markets[*market]
                             .engine
