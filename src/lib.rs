@@ -7,11 +7,14 @@
 pub use damm_market_codec as market_codec;
 pub use damm_math as math;
 
+pub mod admin;
 pub mod bindings;
 pub mod client;
 pub mod config;
 pub mod deploy;
 pub mod deployment;
 pub mod errors;
+pub mod lp;
 pub mod operator;
+pub mod output;
 pub mod wasm;

@@ -36,6 +36,14 @@ enum Command {
     /// The L2 operator.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Liquidity providers: deposit into a pool, withdraw, see a position (value, fees earned, rewards), claim
+    /// rewards.
+    #[command(subcommand)]
+    Lp(damm::lp::LpCommand),
+    /// The vault owner: status, pools and markets, resizing and freezing, limits, HF_min, pause, rewards,
+    /// protocol fees, ownership.
+    #[command(subcommand)]
+    Admin(damm::admin::AdminCommand),
 }
 
 /// `damm operator …`.
@@ -108,6 +116,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Devnode(args) => devnode(args),
         Command::Deploy(args) => runtime()?.block_on(damm::deploy::run(args)),
         Command::Operator(OperatorCommand::Run(args)) => runtime()?.block_on(damm::operator::run(*args)),
+        Command::Lp(command) => runtime()?.block_on(damm::lp::run(command)),
+        Command::Admin(command) => runtime()?.block_on(damm::admin::run(command)),
     }
 }
 
