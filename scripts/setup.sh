@@ -10,7 +10,8 @@
 #     It is not put on PATH; the tests find it by the same rule (cache that directory in CI),
 #   - the pinned npm dev dependencies (package-lock.json): anvil, the reference dev node, cast (Foundry's
 #     RPC client, for the devnode's conformance tests), and the Uniswap V2 core build artifacts
-#     (UniswapV2Factory, UniswapV2Pair, ERC20) the tests deploy.
+#     (UniswapV2Factory, UniswapV2Pair, ERC20) the tests and the demo deploy,
+#   - with --browser: Debian's chromium (headless), in which the tests render the demo's HTML report.
 #
 # Safe to run from any directory and as often as wanted: when everything is in place it only checks
 # (a couple of seconds). npm dependencies are reinstalled (`npm ci`) only when node_modules is missing,
@@ -35,6 +36,21 @@ CARGO_STYLUS_ROOT="$TOOLS_DIR/cargo-stylus-$CARGO_STYLUS_VERSION"
 CARGO_STYLUS_BIN="$CARGO_STYLUS_ROOT/bin/cargo-stylus"
 
 SUMMARY=()
+
+WITH_BROWSER=0
+for arg in "$@"; do
+	case "$arg" in
+	--browser) WITH_BROWSER=1 ;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		printf 'setup: error: unknown option %s (known: --browser)\n' "$arg" >&2
+		exit 1
+		;;
+	esac
+done
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() {
@@ -295,6 +311,27 @@ ok "cast $cast_wanted ($cast_native)"
 for name in "${UNISWAP_ARTIFACTS[@]}"; do
 	ok "uniswap artifact $UNISWAP_BUILD/$name.json"
 done
+
+# --- 8. headless Chromium (the test suite renders the demo's HTML report in it) -------------------------
+# Only with --browser (scripts/test.sh passes it): the demo itself does not need a browser. Debian's package
+# (/usr/bin/chromium), installed with apt-get as root (or through sudo).
+if [ "$WITH_BROWSER" = 1 ]; then
+	if ! command -v chromium >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ]; then
+			apt_get=(apt-get)
+		elif command -v sudo >/dev/null 2>&1; then
+			apt_get=(sudo apt-get)
+		else
+			die "chromium is missing and this user cannot install it (not root, no sudo): install Debian's 'chromium' package"
+		fi
+		log "installing Debian's chromium package (headless browser for the report test; a minute or two)"
+		DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update -qq >&2 || die "'apt-get update' failed"
+		DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq chromium >&2 ||
+			die "'apt-get install chromium' failed"
+		command -v chromium >/dev/null 2>&1 || die "chromium was installed but is not on PATH"
+	fi
+	ok "chromium: $(chromium --version 2>/dev/null | head -n1)"
+fi
 
 # --- summary ------------------------------------------------------------------------------------------
 log "done in ${SECONDS}s"

@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "set-up"
-scripts/setup.sh
+scripts/setup.sh --browser
 
 step "formatting (nightly rustfmt: rustfmt.toml uses its import options)"
 cargo +nightly fmt --all --check

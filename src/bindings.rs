@@ -50,6 +50,7 @@ sol! {
         function burn(address to) external returns (uint256 amount0, uint256 amount1);
         function swap(uint256 amount0Out, uint256 amount1Out, address to, bytes data) external;
         function sync() external;
+        function skim(address to) external;
     }
 
     /// The Uniswap V2 factory.

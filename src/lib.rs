@@ -11,6 +11,7 @@ pub mod admin;
 pub mod bindings;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod deploy;
 pub mod deployment;
 pub mod errors;

@@ -33,6 +33,10 @@ enum Command {
     /// Deploy the vault and markets (and create pools) on any endpoint, writing the deployment file the other
     /// commands read. Re-running skips what exists.
     Deploy(damm::deploy::DeployArgs),
+    /// The whole dAMM on the embedded devnode: Uniswap V2, the vault, two L2 operators and an L1 market trading
+    /// against one pool; prints a summary and writes an HTML report (build the contracts first:
+    /// scripts/demo.sh does everything).
+    Demo(damm::demo::DemoArgs),
     /// The L2 operator.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -115,6 +119,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::WasmSize { files, json } => wasm_size(&files, json),
         Command::Devnode(args) => devnode(args),
         Command::Deploy(args) => runtime()?.block_on(damm::deploy::run(args)),
+        Command::Demo(args) => runtime()?.block_on(damm::demo::run(args)),
         Command::Operator(OperatorCommand::Run(args)) => runtime()?.block_on(damm::operator::run(*args)),
         Command::Lp(command) => runtime()?.block_on(damm::lp::run(command)),
         Command::Admin(command) => runtime()?.block_on(damm::admin::run(command)),

@@ -30,13 +30,13 @@ use damm::{
     bindings::{IMarket, IUniswapV2Factory, IVault},
     client::{connect, Client, ClientError},
     config::Settings,
-    deploy::{deploy, DeployError, DeploySpec, MARKET_ADMIN_PROGRAM, MARKET_PROGRAM, VAULT_PROGRAMS},
+    deploy::{deploy, DeployError, DeploySpec},
     deployment::{Deployment, MarketKind},
     market_codec::MarketState,
     math::CollectFeeMode,
 };
 use damm_devnode::rpc::{RpcServer, ServerConfig};
-use e2e::{e18, programs, uniswap_artifact, workspace};
+use e2e::{e18, uniswap_artifact};
 
 /// 2^64.
 const Q64: u128 = 1 << 64;
@@ -153,28 +153,10 @@ impl Chain {
     }
 }
 
-/// The seven programs, copied from where the e2e harness builds them into one directory, as
-/// `scripts/build-contracts.sh` lays them out.
+/// The seven programs in one directory, as `scripts/build-contracts.sh` lays them out.
 async fn wasm_dir() -> PathBuf {
-    tokio::task::spawn_blocking(programs)
-        .await
-        .expect("the contracts are built");
     let dir = temp_dir("wasm");
-    let target = workspace().join("target");
-    let main = target.join("devnode-tests/wasm32-unknown-unknown/contract");
-    let delegates = target.join("devnode-tests-vault-delegates/wasm32-unknown-unknown/contract");
-    for (name, from) in [
-        (VAULT_PROGRAMS[0], &main),
-        (MARKET_PROGRAM, &main),
-        (VAULT_PROGRAMS[1], &delegates),
-        (VAULT_PROGRAMS[2], &delegates),
-        (VAULT_PROGRAMS[3], &delegates),
-        (VAULT_PROGRAMS[4], &delegates),
-        (MARKET_ADMIN_PROGRAM, &delegates),
-    ] {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(from.join(&file), dir.join(&file)).expect("copies a program");
-    }
+    e2e::program_dir(&dir).await;
     dir
 }
 

@@ -32,7 +32,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::Command,
     sync::{Mutex, OnceLock},
     time::{Duration, Instant},
@@ -217,6 +217,29 @@ pub fn programs() -> &'static Programs {
             market_admin,
         }
     })
+}
+
+/// Copies the seven programs `damm deploy` reads (the vault's five, the market, the market-admin program) from
+/// where [`programs`] builds them into `dir`, laid out as `scripts/build-contracts.sh` lays them out.
+pub async fn program_dir(dir: &Path) {
+    tokio::task::spawn_blocking(programs)
+        .await
+        .expect("the contracts are built");
+    let target = workspace().join("target");
+    let main = target.join("devnode-tests/wasm32-unknown-unknown/contract");
+    let delegates = target.join("devnode-tests-vault-delegates/wasm32-unknown-unknown/contract");
+    for (name, from) in [
+        (VAULT_PROGRAMS[0], &main),
+        (damm::deploy::MARKET_PROGRAM, &main),
+        (VAULT_PROGRAMS[1], &delegates),
+        (VAULT_PROGRAMS[2], &delegates),
+        (VAULT_PROGRAMS[3], &delegates),
+        (VAULT_PROGRAMS[4], &delegates),
+        (damm::deploy::MARKET_ADMIN_PROGRAM, &delegates),
+    ] {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        std::fs::copy(from.join(&file), dir.join(&file)).expect("copies a program");
+    }
 }
 
 /// The `bytecode` of a `@uniswap/v2-core` build artifact; fails (never skips) when the package is missing.
