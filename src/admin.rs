@@ -10,20 +10,25 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::{Address, U256};
+use alloy::{
+    primitives::{Address, U256},
+    rpc::types::TransactionReceipt,
+};
 use anyhow::Result;
 use clap::{ArgGroup, Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    bindings::IMarket,
+    bindings::{IMarket, IVault},
     config::{parse_toml, ChainArgs, ConfigError},
-    deploy::{deploy, parse_num, DeploySpec, MarketSpec, PoolSpec, VaultSpec, DEFAULT_WASM_DIR},
-    deployment::{MarketEntry, MarketKind},
+    deploy::{
+        deploy, parse_num, spec_location, DeploySpec, MarketSpec, PoolSpec, VaultSpec, DEFAULT_WASM_DIR,
+    },
+    deployment::{Deployment, MarketEntry, MarketKind},
     lp::{
         describe_worst_case, logs_of, parse_address, parse_int, parse_slot, parse_token_amount, read_error,
-        CommandError, Context, Pool, Token, SHARE_DECIMALS,
+        read_view, CommandError, Context, Pool, Token, SHARE_DECIMALS,
     },
     math::{reward::validate_reward_duration, vault::HF_ONE},
     output::{self, note, Columns, KeyValues},
@@ -228,15 +233,23 @@ pub struct SetLimitArgs {
     pub inactive: bool,
 }
 
-/// Options of `damm admin set-hf-min`.
+/// Options of the commands on one pool.
 #[derive(Debug, Clone, Args)]
-pub struct SetHfMinArgs {
+pub struct PoolArgs {
     /// Chain, output.
     #[command(flatten)]
     pub common: AdminCommon,
     /// The pool (as `damm lp --pool`).
     #[arg(long, value_name = "POOL")]
     pub pool: Option<String>,
+}
+
+/// Options of `damm admin set-hf-min`.
+#[derive(Debug, Clone, Args)]
+pub struct SetHfMinArgs {
+    /// Chain, output, pool.
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// The minimum health factor, a decimal in (0, 1] (0.95).
     #[arg(long, value_name = "HF")]
     pub hf: String,
@@ -245,12 +258,9 @@ pub struct SetHfMinArgs {
 /// Options of `damm admin reward-init`.
 #[derive(Debug, Clone, Args)]
 pub struct RewardInitArgs {
-    /// Chain, output.
+    /// Chain, output, pool.
     #[command(flatten)]
-    pub common: AdminCommon,
-    /// The pool (as `damm lp --pool`).
-    #[arg(long, value_name = "POOL")]
-    pub pool: Option<String>,
+    pub pool: PoolArgs,
     /// The slot: 0 or 1.
     #[arg(long, value_name = "N")]
     pub index: String,
@@ -268,12 +278,9 @@ pub struct RewardInitArgs {
 /// Options of `damm admin reward-fund`.
 #[derive(Debug, Clone, Args)]
 pub struct RewardFundArgs {
-    /// Chain, output.
+    /// Chain, output, pool.
     #[command(flatten)]
-    pub common: AdminCommon,
-    /// The pool (as `damm lp --pool`).
-    #[arg(long, value_name = "POOL")]
-    pub pool: Option<String>,
+    pub pool: PoolArgs,
     /// The slot: 0 or 1.
     #[arg(long, value_name = "N")]
     pub index: String,
@@ -337,12 +344,7 @@ pub async fn run(command: AdminCommand) -> Result<()> {
 /// The signer, checked to be the vault's owner.
 async fn require_owner(ctx: &Context, what: &str) -> Result<Address> {
     let signer = ctx.client.require_signer(what)?;
-    let owner = ctx
-        .vault
-        .owner()
-        .call()
-        .await
-        .map_err(read_error("the vault's owner()"))?;
+    let owner = read_view(ctx.vault.owner(), "the vault's owner()").await?;
     if signer != owner {
         return Err(AdminError::NotOwner {
             signer,
@@ -389,6 +391,49 @@ async fn market(ctx: &Context, key: &str) -> Result<MarketEntry, CommandError> {
     Ok(entry)
 }
 
+/// The context of a command on one market (`what`): the market resolved, the signer checked to be the owner.
+async fn owned_market(args: &MarketArgs, what: &str) -> Result<(Context, MarketEntry)> {
+    let ctx = Context::open(&args.common.chain).await?;
+    let entry = market(&ctx, &args.market).await?;
+    require_owner(&ctx, what).await?;
+    Ok((ctx, entry))
+}
+
+/// The context of a command on one pool, and the pool.
+async fn open_pool(args: &PoolArgs) -> Result<(Context, Pool)> {
+    let ctx = Context::open(&args.common.chain).await?;
+    let pool = ctx.pool(args.pool.as_deref()).await?;
+    Ok((ctx, pool))
+}
+
+/// The vault's `marketInfo` of `entry`, refused (`UnknownMarket`) when the vault has not registered it.
+async fn registered_market_info(
+    ctx: &Context,
+    entry: &MarketEntry,
+) -> Result<IVault::marketInfoReturn, CommandError> {
+    let info = read_view(ctx.vault.marketInfo(entry.address), "the vault's marketInfo").await?;
+    if info._0.is_zero() {
+        return Err(CommandError::Refused(format!(
+            "market {:?} is not registered with the vault (UnknownMarket)",
+            entry.name
+        )));
+    }
+    Ok(info)
+}
+
+/// The vault's reward slot `index` of `pool` (`rewardInfo`).
+async fn reward_slot(
+    ctx: &Context,
+    pool: &Pool,
+    index: u64,
+) -> Result<IVault::rewardInfoReturn, CommandError> {
+    read_view(
+        ctx.vault.rewardInfo(pool.pair, U256::from(index)),
+        "the vault's rewardInfo",
+    )
+    .await
+}
+
 /// A 2^64-scaled liquidity flag.
 fn parse_liquidity(flag: &str, text: &str) -> Result<U256, CommandError> {
     parse_num(text).map_err(|reason| CommandError::BadNumber {
@@ -406,22 +451,26 @@ fn finish(json_mode: bool, json: Value, table: &KeyValues) {
     }
 }
 
+/// [`finish`] for a command that sent `receipt`'s transaction: its hash is the table's last row and the
+/// JSON's `tx`.
+fn finish_sent(json_mode: bool, mut json: Value, mut table: KeyValues, receipt: &TransactionReceipt) {
+    let tx = receipt.transaction_hash.to_string();
+    table.row("transaction", tx.clone());
+    json["tx"] = Value::String(tx);
+    finish(json_mode, json, &table);
+}
+
 // ---- status --------------------------------------------------------------------------------------------------
 
 async fn status(args: AdminCommon) -> Result<()> {
     let ctx = Context::open(&args.chain).await?;
     let vault = &ctx.vault;
     let d = &ctx.deployment;
-    let read = |what: &str| read_error(format!("the vault's {what}"));
-    let owner = vault.owner().call().await.map_err(read("owner()"))?;
-    let pending = vault
-        .pendingOwner()
-        .call()
-        .await
-        .map_err(read("pendingOwner()"))?;
-    let treasury = vault.treasury().call().await.map_err(read("treasury()"))?;
-    let guardian = vault.guardian().call().await.map_err(read("guardian()"))?;
-    let paused = vault.paused().call().await.map_err(read("paused()"))?;
+    let owner = read_view(vault.owner(), "the vault's owner()").await?;
+    let pending = read_view(vault.pendingOwner(), "the vault's pendingOwner()").await?;
+    let treasury = read_view(vault.treasury(), "the vault's treasury()").await?;
+    let guardian = read_view(vault.guardian(), "the vault's guardian()").await?;
+    let paused = read_view(vault.paused(), "the vault's paused()").await?;
 
     let mut pools_json = Vec::new();
     let mut pools_table = Columns::new([
@@ -451,27 +500,19 @@ async fn status(args: AdminCommon) -> Result<()> {
     let mut listed: Vec<MarketEntry> = d.markets.clone();
     for (i, entry) in d.pools.iter().enumerate() {
         let pool = ctx.pool(Some(&entry.pair.to_string())).await?;
-        let info = vault.poolInfo(pool.pair).call().await.map_err(read("poolInfo"))?;
-        let hf = vault
-            .healthFactor(pool.pair)
-            .call()
-            .await
-            .map_err(read("healthFactor"))?;
-        let worst = vault
-            .worstCase(pool.pair)
-            .call()
-            .await
-            .map_err(read("worstCase"))?;
-        let fees0 = vault
-            .protocolFees(pool.token0.address)
-            .call()
-            .await
-            .map_err(read("protocolFees"))?;
-        let fees1 = vault
-            .protocolFees(pool.token1.address)
-            .call()
-            .await
-            .map_err(read("protocolFees"))?;
+        let info = read_view(vault.poolInfo(pool.pair), "the vault's poolInfo").await?;
+        let hf = read_view(vault.healthFactor(pool.pair), "the vault's healthFactor").await?;
+        let worst = read_view(vault.worstCase(pool.pair), "the vault's worstCase").await?;
+        let fees0 = read_view(
+            vault.protocolFees(pool.token0.address),
+            "the vault's protocolFees",
+        )
+        .await?;
+        let fees1 = read_view(
+            vault.protocolFees(pool.token1.address),
+            "the vault's protocolFees",
+        )
+        .await?;
         pools_table.row([
             format!("{i}"),
             pool.pair.to_string(),
@@ -505,11 +546,7 @@ async fn status(args: AdminCommon) -> Result<()> {
             },
         }));
         // Markets the vault lists for the pool that the deployment file does not.
-        let registered = vault
-            .poolMarkets(pool.pair)
-            .call()
-            .await
-            .map_err(read("poolMarkets"))?;
+        let registered = read_view(vault.poolMarkets(pool.pair), "the vault's poolMarkets").await?;
         for address in registered {
             if listed.iter().all(|m| m.address != address) {
                 listed.push(MarketEntry {
@@ -527,11 +564,7 @@ async fn status(args: AdminCommon) -> Result<()> {
         ctx.client
             .require_code(entry.address, &format!("market {:?}", entry.name))
             .await?;
-        let info = vault
-            .marketInfo(entry.address)
-            .call()
-            .await
-            .map_err(read("marketInfo"))?;
+        let info = read_view(vault.marketInfo(entry.address), "the vault's marketInfo").await?;
         let operator = m.operator().call().await.map_err(what("operator()"))?;
         let l1 = m.isL1().call().await.map_err(what("isL1()"))?;
         let frozen = m.frozen().call().await.map_err(what("frozen()"))?;
@@ -628,9 +661,15 @@ async fn status(args: AdminCommon) -> Result<()> {
 
 // ---- pools and markets ---------------------------------------------------------------------------------------
 
-/// A deploy spec of the deployment's vault with `pools` and `markets`.
-fn spec_for(ctx: &Context, pools: Vec<PoolSpec>, markets: Vec<MarketSpec>) -> DeploySpec {
-    DeploySpec {
+/// Deploys `pools` and `markets` on the deployment's vault (what exists is skipped) and records them in the
+/// deployment file; returns the deployment as written.
+async fn deploy_more(
+    ctx: &Context,
+    pools: Vec<PoolSpec>,
+    markets: Vec<MarketSpec>,
+    wasm_dir: &Path,
+) -> Result<Deployment> {
+    let spec = DeploySpec {
         activation_value: None,
         gas_limit: None,
         vault: VaultSpec {
@@ -641,7 +680,12 @@ fn spec_for(ctx: &Context, pools: Vec<PoolSpec>, markets: Vec<MarketSpec>) -> De
         },
         pools,
         markets,
-    }
+    };
+    let written = deploy(&ctx.client, &spec, wasm_dir, &ctx.deployment_path, &mut |line| {
+        note(line)
+    })
+    .await?;
+    Ok(written)
 }
 
 async fn create_pool(args: CreatePoolArgs) -> Result<()> {
@@ -666,15 +710,7 @@ async fn create_pool(args: CreatePoolArgs) -> Result<()> {
         spec_pool.token_b = Some(b);
     }
     require_owner(&ctx, "damm admin create-pool").await?;
-    let spec = spec_for(&ctx, vec![spec_pool], Vec::new());
-    let d = deploy(
-        &ctx.client,
-        &spec,
-        &args.wasm_dir,
-        &ctx.deployment_path,
-        &mut |line| note(line),
-    )
-    .await?;
+    let d = deploy_more(&ctx, vec![spec_pool], Vec::new(), &args.wasm_dir).await?;
     // The pool is the one the file did not have, or the one the spec named.
     let entry = d
         .pools
@@ -690,12 +726,7 @@ async fn create_pool(args: CreatePoolArgs) -> Result<()> {
         })
         .cloned()
         .ok_or_else(|| CommandError::Refused("the deployment file records no such pool".into()))?;
-    let info = ctx
-        .vault
-        .poolInfo(entry.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's poolInfo"))?;
+    let info = read_view(ctx.vault.poolInfo(entry.pair), "the vault's poolInfo").await?;
     let index = d.pools.iter().position(|p| p.pair == entry.pair).unwrap_or(0);
     let mut t = KeyValues::titled("pool");
     t.row("index", index.to_string())
@@ -738,15 +769,7 @@ fn load_market_spec(path: &Path) -> Result<MarketSpec, AdminError> {
     let file: MarketFile = parse_toml(path, &text).map_err(|e| match e {
         ConfigError::ConfigInvalid {
             line, key, message, ..
-        } => {
-            let location = match (line, key) {
-                (Some(line), Some(key)) => format!(", line {line}, key `{key}`"),
-                (Some(line), None) => format!(", line {line}"),
-                (None, Some(key)) => format!(", key `{key}`"),
-                (None, None) => String::new(),
-            };
-            invalid(location, message)
-        }
+        } => invalid(spec_location(line, key.as_deref()), message),
         other => invalid(String::new(), other.to_string()),
     })?;
     match <[MarketSpec; 1]>::try_from(file.markets) {
@@ -774,27 +797,14 @@ async fn create_market(args: CreateMarketArgs) -> Result<()> {
     }
     require_owner(&ctx, "damm admin create-market").await?;
     let name = market.name.clone();
-    let spec = spec_for(&ctx, Vec::new(), vec![market]);
-    let d = deploy(
-        &ctx.client,
-        &spec,
-        &args.wasm_dir,
-        &ctx.deployment_path,
-        &mut |line| note(line),
-    )
-    .await?;
+    let d = deploy_more(&ctx, Vec::new(), vec![market], &args.wasm_dir).await?;
     let entry = d
         .markets
         .iter()
         .find(|m| m.name == name)
         .cloned()
         .ok_or_else(|| CommandError::Refused(format!("the deployment file records no market {name:?}")))?;
-    let info = ctx
-        .vault
-        .marketInfo(entry.address)
-        .call()
-        .await
-        .map_err(read_error("the vault's marketInfo"))?;
+    let info = read_view(ctx.vault.marketInfo(entry.address), "the vault's marketInfo").await?;
     let kind = match entry.kind {
         MarketKind::L2 => "l2",
         MarketKind::L1 => "l1",
@@ -827,22 +837,8 @@ async fn create_market(args: CreateMarketArgs) -> Result<()> {
 async fn resize(args: ResizeArgs) -> Result<()> {
     let liquidity = parse_liquidity("--liquidity", &args.liquidity)?;
     let secs = parse_int("--deadline-secs", &args.deadline_secs)?;
-    let ctx = Context::open(&args.market.common.chain).await?;
-    let entry = market(&ctx, &args.market.market).await?;
-    require_owner(&ctx, "damm admin resize").await?;
-    let info = ctx
-        .vault
-        .marketInfo(entry.address)
-        .call()
-        .await
-        .map_err(read_error("the vault's marketInfo"))?;
-    if info._0.is_zero() {
-        return Err(CommandError::Refused(format!(
-            "market {:?} is not registered with the vault (UnknownMarket)",
-            entry.name
-        ))
-        .into());
-    }
+    let (ctx, entry) = owned_market(&args.market, "damm admin resize").await?;
+    let info = registered_market_info(&ctx, &entry).await?;
     if liquidity > info._6 {
         return Err(CommandError::Refused(format!(
             "market {:?}: liquidity {liquidity} exceeds the limit {} the vault admitted it with \
@@ -858,16 +854,9 @@ async fn resize(args: ResizeArgs) -> Result<()> {
         entry.name
     ));
     let receipt = ctx
-        .send(
-            "requestResize",
-            m.requestResize(liquidity, deadline).into_transaction_request(),
-        )
+        .send_call("requestResize", m.requestResize(liquidity, deadline))
         .await?;
-    let pending = m
-        .pendingResize()
-        .call()
-        .await
-        .map_err(read_error("the market's pendingResize()"))?;
+    let pending = read_view(m.pendingResize(), "the market's pendingResize()").await?;
     let l1 = entry.kind == MarketKind::L1;
     let mut t = KeyValues::titled(format!("market {:?}", entry.name));
     if l1 {
@@ -880,8 +869,7 @@ async fn resize(args: ResizeArgs) -> Result<()> {
             format!("liquidity {} by timestamp {}", pending._0, pending._1),
         );
     }
-    t.row("transaction", receipt.transaction_hash.to_string());
-    finish(
+    finish_sent(
         args.market.common.json,
         json!({
             "market": entry.name,
@@ -889,28 +877,22 @@ async fn resize(args: ResizeArgs) -> Result<()> {
             "liquidity": output::raw(liquidity),
             "appliedAtOnce": l1 && !liquidity.is_zero(),
             "pendingResize": { "liquidity": output::raw(pending._0), "deadline": pending._1 },
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
 
 async fn set_frozen(args: MarketArgs, frozen: bool) -> Result<()> {
-    let ctx = Context::open(&args.common.chain).await?;
-    let entry = market(&ctx, &args.market).await?;
     let what = if frozen {
         "damm admin freeze"
     } else {
         "damm admin unfreeze"
     };
-    require_owner(&ctx, what).await?;
+    let (ctx, entry) = owned_market(&args, what).await?;
     let m = IMarket::new(entry.address, ctx.provider().clone());
-    let now_frozen = m
-        .frozen()
-        .call()
-        .await
-        .map_err(read_error("the market's frozen()"))?;
+    let now_frozen = read_view(m.frozen(), "the market's frozen()").await?;
     let json_out = |tx: Option<String>| {
         json!({
             "market": entry.name,
@@ -932,11 +914,7 @@ async fn set_frozen(args: MarketArgs, frozen: bool) -> Result<()> {
         return Ok(());
     }
     if frozen {
-        let pending = m
-            .pendingResize()
-            .call()
-            .await
-            .map_err(read_error("the market's pendingResize()"))?;
+        let pending = read_view(m.pendingResize(), "the market's pendingResize()").await?;
         if pending._0.is_zero() {
             return Err(AdminError::CannotFreeze {
                 market: entry.name.clone(),
@@ -963,40 +941,26 @@ async fn set_frozen(args: MarketArgs, frozen: bool) -> Result<()> {
         }
     }
     let receipt = ctx
-        .send(
+        .send_call(
             if frozen { "freezing" } else { "unfreezing" },
-            m.setFrozen(frozen).into_transaction_request(),
+            m.setFrozen(frozen),
         )
         .await?;
     let mut t = KeyValues::titled(format!("market {:?}", entry.name));
-    t.row("frozen", frozen.to_string())
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
+    t.row("frozen", frozen.to_string());
+    finish_sent(
         args.common.json,
         json_out(Some(receipt.transaction_hash.to_string())),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
 
 async fn set_limit(args: SetLimitArgs) -> Result<()> {
     let limit = parse_liquidity("--limit", &args.limit)?;
-    let ctx = Context::open(&args.market.common.chain).await?;
-    let entry = market(&ctx, &args.market.market).await?;
-    require_owner(&ctx, "damm admin set-limit").await?;
-    let info = ctx
-        .vault
-        .marketInfo(entry.address)
-        .call()
-        .await
-        .map_err(read_error("the vault's marketInfo"))?;
-    if info._0.is_zero() {
-        return Err(CommandError::Refused(format!(
-            "market {:?} is not registered with the vault (UnknownMarket)",
-            entry.name
-        ))
-        .into());
-    }
+    let (ctx, entry) = owned_market(&args.market, "damm admin set-limit").await?;
+    let info = registered_market_info(&ctx, &entry).await?;
     let active = !args.inactive;
     if limit < info._7.1 && active {
         note(format!(
@@ -1006,18 +970,15 @@ async fn set_limit(args: SetLimitArgs) -> Result<()> {
         ));
     }
     let receipt = ctx
-        .send(
+        .send_call(
             "updateMarket",
-            ctx.vault
-                .updateMarket(entry.address, limit, active)
-                .into_transaction_request(),
+            ctx.vault.updateMarket(entry.address, limit, active),
         )
         .await?;
     let mut t = KeyValues::titled(format!("market {:?}", entry.name));
     t.row("liquidity limit", format!("{limit} (was {})", info._6))
-        .row("active", format!("{active} (was {})", info._2))
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
+        .row("active", format!("{active} (was {})", info._2));
+    finish_sent(
         args.market.common.json,
         json!({
             "market": entry.name,
@@ -1025,46 +986,37 @@ async fn set_limit(args: SetLimitArgs) -> Result<()> {
             "liquidityLimit": output::raw(limit),
             "previousLimit": output::raw(info._6),
             "active": active,
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
 
 async fn set_hf_min(args: SetHfMinArgs) -> Result<()> {
     let hf = parse_hf(&args.hf)?;
-    let ctx = Context::open(&args.common.chain).await?;
-    let pool = ctx.pool(args.pool.as_deref()).await?;
+    let (ctx, pool) = open_pool(&args.pool).await?;
     require_owner(&ctx, "damm admin set-hf-min").await?;
-    let before = ctx
-        .vault
-        .poolInfo(pool.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's poolInfo"))?
+    let before = read_view(ctx.vault.poolInfo(pool.pair), "the vault's poolInfo")
+        .await?
         ._6;
     let receipt = ctx
-        .send(
-            "setHfMin",
-            ctx.vault.setHfMin(pool.pair, hf).into_transaction_request(),
-        )
+        .send_call("setHfMin", ctx.vault.setHfMin(pool.pair, hf))
         .await?;
     let mut t = KeyValues::titled(format!("pool {}", pool.label()));
     t.row(
         "HF_min",
         format!("{} (was {})", output::hf(hf), output::hf(before)),
-    )
-    .row("transaction", receipt.transaction_hash.to_string());
-    finish(
-        args.common.json,
+    );
+    finish_sent(
+        args.pool.common.json,
         json!({
             "pool": output::address(pool.pair),
             "hfMin": output::amount(hf, output::HF_DECIMALS),
             "previous": output::amount(before, output::HF_DECIMALS),
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
@@ -1077,18 +1029,8 @@ async fn set_paused(args: AdminCommon, paused: bool) -> Result<()> {
         "damm admin unpause"
     };
     let signer = ctx.client.require_signer(what)?;
-    let owner = ctx
-        .vault
-        .owner()
-        .call()
-        .await
-        .map_err(read_error("the vault's owner()"))?;
-    let guardian = ctx
-        .vault
-        .guardian()
-        .call()
-        .await
-        .map_err(read_error("the vault's guardian()"))?;
+    let owner = read_view(ctx.vault.owner(), "the vault's owner()").await?;
+    let guardian = read_view(ctx.vault.guardian(), "the vault's guardian()").await?;
     if signer != owner && !(paused && signer == guardian) {
         let who = if paused {
             format!(" nor its guardian {guardian}")
@@ -1100,12 +1042,7 @@ async fn set_paused(args: AdminCommon, paused: bool) -> Result<()> {
         ))
         .into());
     }
-    let now = ctx
-        .vault
-        .paused()
-        .call()
-        .await
-        .map_err(read_error("the vault's paused()"))?;
+    let now = read_view(ctx.vault.paused(), "the vault's paused()").await?;
     let mut t = KeyValues::new();
     t.row("paused", paused.to_string());
     if now == paused {
@@ -1121,20 +1058,19 @@ async fn set_paused(args: AdminCommon, paused: bool) -> Result<()> {
         return Ok(());
     }
     let receipt = ctx
-        .send(
+        .send_call(
             if paused { "pausing" } else { "unpausing" },
-            ctx.vault.setPaused(paused).into_transaction_request(),
+            ctx.vault.setPaused(paused),
         )
         .await?;
-    t.row("transaction", receipt.transaction_hash.to_string());
-    finish(
+    finish_sent(
         args.json,
         json!({
             "paused": paused,
             "changed": true,
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
@@ -1173,17 +1109,11 @@ async fn reward_init(args: RewardInitArgs) -> Result<()> {
         .as_deref()
         .map(|t| parse_address("--funder", t))
         .transpose()?;
-    let ctx = Context::open(&args.common.chain).await?;
-    let pool = ctx.pool(args.pool.as_deref()).await?;
+    let (ctx, pool) = open_pool(&args.pool).await?;
     let token = reward_token(&ctx, &pool, &args.token).await?;
     let signer = require_owner(&ctx, "damm admin reward-init").await?;
     let funder = funder.unwrap_or(signer);
-    let slot = ctx
-        .vault
-        .rewardInfo(pool.pair, U256::from(index))
-        .call()
-        .await
-        .map_err(read_error("the vault's rewardInfo"))?;
+    let slot = reward_slot(&ctx, &pool, index).await?;
     if !slot._0.is_zero() {
         return Err(CommandError::Refused(format!(
             "reward slot {index} of {} is initialized already, with token {} and funder {} (InvalidReward)",
@@ -1194,44 +1124,36 @@ async fn reward_init(args: RewardInitArgs) -> Result<()> {
         .into());
     }
     let receipt = ctx
-        .send(
+        .send_call(
             "initializeReward",
             ctx.vault
-                .initializeReward(pool.pair, U256::from(index), token.address, duration, funder)
-                .into_transaction_request(),
+                .initializeReward(pool.pair, U256::from(index), token.address, duration, funder),
         )
         .await?;
     let mut t = KeyValues::titled(format!("reward slot {index} of {}", pool.label()));
     t.row("token", format!("{} ({})", token.symbol, token.address))
         .row("period", format!("{duration} s"))
-        .row("funder", funder.to_string())
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
-        args.common.json,
+        .row("funder", funder.to_string());
+    finish_sent(
+        args.pool.common.json,
         json!({
             "pool": output::address(pool.pair),
             "index": index,
             "token": token.describe(),
             "durationSecs": duration,
             "funder": output::address(funder),
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
 
 async fn reward_fund(args: RewardFundArgs) -> Result<()> {
     let index = parse_slot("--index", &args.index)?;
-    let ctx = Context::open(&args.common.chain).await?;
-    let pool = ctx.pool(args.pool.as_deref()).await?;
+    let (ctx, pool) = open_pool(&args.pool).await?;
     let signer = ctx.client.require_signer("damm admin reward-fund")?;
-    let slot = ctx
-        .vault
-        .rewardInfo(pool.pair, U256::from(index))
-        .call()
-        .await
-        .map_err(read_error("the vault's rewardInfo"))?;
+    let slot = reward_slot(&ctx, &pool, index).await?;
     if slot._0.is_zero() {
         return Err(CommandError::Refused(format!(
             "reward slot {index} of {} is not initialized: run `damm admin reward-init` first (InvalidReward)",
@@ -1244,12 +1166,7 @@ async fn reward_fund(args: RewardFundArgs) -> Result<()> {
     if amount.is_zero() {
         return Err(CommandError::Refused("--amount: funding zero changes nothing".into()).into());
     }
-    let owner = ctx
-        .vault
-        .owner()
-        .call()
-        .await
-        .map_err(read_error("the vault's owner()"))?;
+    let owner = read_view(ctx.vault.owner(), "the vault's owner()").await?;
     if signer != slot._1 && signer != owner {
         return Err(CommandError::Refused(format!(
             "the key's account {signer} is neither the slot's funder {} nor the vault's owner {owner} (Unauthorized)",
@@ -1261,34 +1178,27 @@ async fn reward_fund(args: RewardFundArgs) -> Result<()> {
     ctx.require_balance(&token, signer, amount, "the funding").await?;
     ctx.ensure_allowance(&token, signer, amount).await?;
     let receipt = ctx
-        .send(
+        .send_call(
             "fundReward",
             ctx.vault
-                .fundReward(pool.pair, U256::from(index), amount, args.carry_forward)
-                .into_transaction_request(),
+                .fundReward(pool.pair, U256::from(index), amount, args.carry_forward),
         )
         .await?;
-    let after = ctx
-        .vault
-        .rewardInfo(pool.pair, U256::from(index))
-        .call()
-        .await
-        .map_err(read_error("the vault's rewardInfo"))?;
+    let after = reward_slot(&ctx, &pool, index).await?;
     let mut t = KeyValues::titled(format!("reward slot {index} of {}", pool.label()));
     t.row("funded", token.show(amount))
-        .row("period ends", format!("timestamp {}", after._3))
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
-        args.common.json,
+        .row("period ends", format!("timestamp {}", after._3));
+    finish_sent(
+        args.pool.common.json,
         json!({
             "pool": output::address(pool.pair),
             "index": index,
             "token": token.describe(),
             "amount": token.json(amount),
             "periodEnd": after._3,
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
@@ -1316,21 +1226,11 @@ async fn claim_fees(args: ClaimFeesArgs) -> Result<()> {
             all
         }
     };
-    let treasury = ctx
-        .vault
-        .treasury()
-        .call()
-        .await
-        .map_err(read_error("the vault's treasury()"))?;
+    let treasury = read_view(ctx.vault.treasury(), "the vault's treasury()").await?;
     let mut claimed = Vec::new();
     let mut table = Columns::new(["token", "claimed", "transaction"]);
     for address in candidates {
-        let due = ctx
-            .vault
-            .protocolFees(address)
-            .call()
-            .await
-            .map_err(read_error("the vault's protocolFees"))?;
+        let due = read_view(ctx.vault.protocolFees(address), "the vault's protocolFees").await?;
         if due.is_zero() {
             continue;
         }
@@ -1340,9 +1240,9 @@ async fn claim_fees(args: ClaimFeesArgs) -> Result<()> {
             token.show(due)
         ));
         let receipt = ctx
-            .send(
+            .send_call(
                 &format!("claimProtocolFees({})", token.symbol),
-                ctx.vault.claimProtocolFees(address).into_transaction_request(),
+                ctx.vault.claimProtocolFees(address),
             )
             .await?;
         let amount = logs_of::<crate::lp::events::ProtocolFeesClaimed>(&receipt, *ctx.vault.address())
@@ -1382,26 +1282,21 @@ async fn transfer_ownership(args: TransferOwnershipArgs) -> Result<()> {
     let ctx = Context::open(&args.common.chain).await?;
     let owner = require_owner(&ctx, "damm admin transfer-ownership").await?;
     let receipt = ctx
-        .send(
-            "transferOwnership",
-            ctx.vault.transferOwnership(to).into_transaction_request(),
-        )
+        .send_call("transferOwnership", ctx.vault.transferOwnership(to))
         .await?;
     let mut t = KeyValues::new();
-    t.row("owner", owner.to_string())
-        .row(
-            "pending owner",
-            format!("{to} (takes over with `damm admin accept-ownership`)"),
-        )
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
+    t.row("owner", owner.to_string()).row(
+        "pending owner",
+        format!("{to} (takes over with `damm admin accept-ownership`)"),
+    );
+    finish_sent(
         args.common.json,
         json!({
             "owner": output::address(owner),
             "pendingOwner": output::address(to),
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
@@ -1409,38 +1304,24 @@ async fn transfer_ownership(args: TransferOwnershipArgs) -> Result<()> {
 async fn accept_ownership(args: AdminCommon) -> Result<()> {
     let ctx = Context::open(&args.chain).await?;
     let signer = ctx.client.require_signer("damm admin accept-ownership")?;
-    let pending = ctx
-        .vault
-        .pendingOwner()
-        .call()
-        .await
-        .map_err(read_error("the vault's pendingOwner()"))?;
+    let pending = read_view(ctx.vault.pendingOwner(), "the vault's pendingOwner()").await?;
     if signer != pending {
         return Err(AdminError::NotPendingOwner { signer, pending }.into());
     }
-    let previous = ctx
-        .vault
-        .owner()
-        .call()
-        .await
-        .map_err(read_error("the vault's owner()"))?;
+    let previous = read_view(ctx.vault.owner(), "the vault's owner()").await?;
     let receipt = ctx
-        .send(
-            "acceptOwnership",
-            ctx.vault.acceptOwnership().into_transaction_request(),
-        )
+        .send_call("acceptOwnership", ctx.vault.acceptOwnership())
         .await?;
     let mut t = KeyValues::new();
-    t.row("owner", format!("{signer} (was {previous})"))
-        .row("transaction", receipt.transaction_hash.to_string());
-    finish(
+    t.row("owner", format!("{signer} (was {previous})"));
+    finish_sent(
         args.json,
         json!({
             "owner": output::address(signer),
             "previousOwner": output::address(previous),
-            "tx": receipt.transaction_hash.to_string(),
         }),
-        &t,
+        t,
+        &receipt,
     );
     Ok(())
 }
@@ -1465,18 +1346,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("damm-admin-tests-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("m.toml");
-        let market = r#"
-[[markets]]
-name = "x"
-pool = "0"
-mode = "concentrated"
-sqrt_price = "36893488147419103232"
-sqrt_min_price = "33204139332677191680"
-sqrt_max_price = "40582836962161013555"
-liquidity = "1844674407370955161600000000000000000000"
-base_fee_numerator = 3000000
-"#;
-        std::fs::write(&path, market).unwrap();
+        let market = format!(
+            "\n[[markets]]\nname = \"x\"\npool = \"0\"{}",
+            crate::deploy::tests::CONCENTRATED
+        );
+        std::fs::write(&path, &market).unwrap();
         assert_eq!(load_market_spec(&path).unwrap().name, "x");
         std::fs::write(&path, format!("{market}{market}")).unwrap();
         let e = load_market_spec(&path).unwrap_err();

@@ -471,6 +471,46 @@ impl DeploySpec {
 
 // ---- errors --------------------------------------------------------------------------------------------------
 
+/// Why reading the chain or a transaction failed: [`DeployError::Chain`], and
+/// [`crate::lp::CommandError::Chain`] of the `lp` and `admin` commands.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// Reading the chain failed.
+    #[error("reading {what}: {reason}")]
+    Read {
+        /// What was read.
+        what: String,
+        /// The decoded cause.
+        reason: String,
+    },
+    /// A transaction was refused by the node (its revert decoded): nothing was mined.
+    #[error("{step}: {reason}")]
+    Transaction {
+        /// What was being sent.
+        step: String,
+        /// The decoded cause.
+        reason: String,
+    },
+    /// A transaction was mined as failed.
+    #[error("{step}: transaction {tx} failed on chain (gas used {gas_used})")]
+    Reverted {
+        /// What was sent.
+        step: String,
+        /// The transaction.
+        tx: B256,
+        /// Its gas.
+        gas_used: u64,
+    },
+    /// A transaction was not mined in time.
+    #[error("{step}: transaction {tx} not mined after {} s", RECEIPT_TIMEOUT.as_secs())]
+    NotMined {
+        /// What was sent.
+        step: String,
+        /// The transaction.
+        tx: B256,
+    },
+}
+
 /// Why a deployment cannot proceed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -536,40 +576,9 @@ pub enum DeployError {
     /// The signer cannot do what the spec asks.
     #[error("{0}")]
     Signer(String),
-    /// Reading the chain failed.
-    #[error("reading {what}: {reason}")]
-    Read {
-        /// What was read.
-        what: String,
-        /// The decoded cause.
-        reason: String,
-    },
-    /// A transaction was refused (its revert decoded).
-    #[error("{step}: {reason}")]
-    Transaction {
-        /// The step.
-        step: String,
-        /// The decoded cause.
-        reason: String,
-    },
-    /// A transaction was mined as failed.
-    #[error("{step}: transaction {tx} failed on chain (gas used {gas_used})")]
-    Reverted {
-        /// The step.
-        step: String,
-        /// The transaction.
-        tx: B256,
-        /// Its gas.
-        gas_used: u64,
-    },
-    /// A transaction was not mined in time.
-    #[error("{step}: transaction {tx} not mined after {} s", RECEIPT_TIMEOUT.as_secs())]
-    NotMined {
-        /// The step.
-        step: String,
-        /// The transaction.
-        tx: B256,
-    },
+    /// Reading the chain or a transaction failed.
+    #[error(transparent)]
+    Chain(#[from] TxError),
     /// The chain connection.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -578,7 +587,8 @@ pub enum DeployError {
     Deployment(#[from] DeploymentError),
 }
 
-fn spec_location(line: Option<usize>, key: Option<&str>) -> String {
+/// Where in a TOML file: `, line 3, key `mode``, `, line 3`, `, key `mode`` or nothing.
+pub(crate) fn spec_location(line: Option<usize>, key: Option<&str>) -> String {
     match (line, key) {
         (Some(line), Some(key)) => format!(", line {line}, key `{key}`"),
         (Some(line), None) => format!(", line {line}"),
@@ -817,47 +827,19 @@ struct Sender<'a> {
 impl Sender<'_> {
     /// Sends `tx` and waits for its successful receipt.
     async fn send(&self, step: &str, mut tx: TransactionRequest) -> Result<TransactionReceipt, DeployError> {
-        let refused = |reason: String| DeployError::Transaction {
-            step: step.to_string(),
-            reason,
-        };
         tx.from = Some(self.from);
         if let Some(gas) = self.gas_limit {
             tx.gas = Some(gas);
             // Not estimated: ask first, so that a revert is explained before anything is sent.
             if let Err(e) = self.provider.call(tx.clone()).await {
-                return Err(refused(explain_transport(&e)));
-            }
-        }
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(|e| refused(explain_transport(&e)))?;
-        let hash = *pending.tx_hash();
-        let start = Instant::now();
-        let receipt = loop {
-            match self.provider.get_transaction_receipt(hash).await {
-                Ok(Some(receipt)) => break receipt,
-                Ok(None) => {}
-                Err(e) => return Err(refused(format!("waiting for {hash}: {}", explain_transport(&e)))),
-            }
-            if start.elapsed() > RECEIPT_TIMEOUT {
-                return Err(DeployError::NotMined {
+                return Err(TxError::Transaction {
                     step: step.to_string(),
-                    tx: hash,
-                });
+                    reason: explain_transport(&e),
+                }
+                .into());
             }
-            tokio::time::sleep(self.poll).await;
-        };
-        if !receipt.status() {
-            return Err(DeployError::Reverted {
-                step: step.to_string(),
-                tx: hash,
-                gas_used: receipt.gas_used,
-            });
         }
-        Ok(receipt)
+        Ok(send_and_wait(self.provider, step, tx, self.poll).await?)
     }
 
     /// Deploys, activates and constructs (with `init`, unless empty) a Stylus program through the
@@ -886,7 +868,7 @@ impl Sender<'_> {
             .iter()
             .filter(|log| log.address() == STYLUS_DEPLOYER)
             .find_map(|log| log.log_decode::<StylusDeployer::ContractDeployed>().ok())
-            .ok_or_else(|| DeployError::Transaction {
+            .ok_or_else(|| TxError::Transaction {
                 step: step.to_string(),
                 reason: format!(
                     "the StylusDeployer emitted no ContractDeployed in {}",
@@ -897,12 +879,62 @@ impl Sender<'_> {
     }
 }
 
-/// Maps a failed view call to [`DeployError::Read`].
+/// Sends `tx` (for `step`) and waits for its receipt, polling every `poll`: the receipt of a successful
+/// transaction.
+///
+/// # Errors
+///
+/// [`TxError::Transaction`] (refused by the node, or the receipt unreadable), [`TxError::NotMined`] after
+/// [`RECEIPT_TIMEOUT`] or [`TxError::Reverted`], naming `step`.
+pub(crate) async fn send_and_wait(
+    provider: &DynProvider,
+    step: &str,
+    tx: TransactionRequest,
+    poll: Duration,
+) -> Result<TransactionReceipt, TxError> {
+    let refused = |reason: String| TxError::Transaction {
+        step: step.to_string(),
+        reason,
+    };
+    let pending = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| refused(explain_transport(&e)))?;
+    let hash = *pending.tx_hash();
+    let start = Instant::now();
+    let receipt = loop {
+        match provider.get_transaction_receipt(hash).await {
+            Ok(Some(receipt)) => break receipt,
+            Ok(None) => {}
+            Err(e) => return Err(refused(format!("waiting for {hash}: {}", explain_transport(&e)))),
+        }
+        if start.elapsed() > RECEIPT_TIMEOUT {
+            return Err(TxError::NotMined {
+                step: step.to_string(),
+                tx: hash,
+            });
+        }
+        tokio::time::sleep(poll).await;
+    };
+    if !receipt.status() {
+        return Err(TxError::Reverted {
+            step: step.to_string(),
+            tx: hash,
+            gas_used: receipt.gas_used,
+        });
+    }
+    Ok(receipt)
+}
+
+/// Maps a failed view call to [`TxError::Read`].
 fn read_error(what: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> DeployError {
     let what = what.into();
-    move |e| DeployError::Read {
-        what,
-        reason: explain_contract(&e),
+    move |e| {
+        TxError::Read {
+            what,
+            reason: explain_contract(&e),
+        }
+        .into()
     }
 }
 
@@ -1559,7 +1591,7 @@ pub async fn deploy(
         let market = IMarket::new(address, provider.clone());
         let read = |f: &str| read_error(format!("market {:?}'s {f}()", m.name));
         let bytes = market.state().call().await.map_err(read("state"))?;
-        let state = MarketState::decode(&bytes).map_err(|e| DeployError::Read {
+        let state = MarketState::decode(&bytes).map_err(|e| TxError::Read {
             what: format!("market {:?}'s state()", m.name),
             reason: format!("the state does not decode: {e:?}"),
         })?;
@@ -1591,13 +1623,16 @@ pub async fn deploy(
             )
             .await
             .map_err(|e| match e {
-                DeployError::Transaction { step, reason } if reason.contains("Admission") => DeployError::Transaction {
-                    step,
-                    reason: format!(
-                        "{reason} — the pool's liquidity does not cover the market at its limit {limit}: deposit \
-                         into the pool (or lower liquidity_limit) and run damm deploy again"
-                    ),
-                },
+                DeployError::Chain(TxError::Transaction { step, reason }) if reason.contains("Admission") => {
+                    TxError::Transaction {
+                        step,
+                        reason: format!(
+                            "{reason} — the pool's liquidity does not cover the market at its limit {limit}: \
+                             deposit into the pool (or lower liquidity_limit) and run damm deploy again"
+                        ),
+                    }
+                    .into()
+                }
                 other => other,
             })?;
         save(&d)?;
@@ -1661,7 +1696,7 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const Q64: u128 = 1 << 64;
@@ -1687,7 +1722,8 @@ pool = "main"
         )
     }
 
-    const CONCENTRATED: &str = r#"
+    /// A concentrated market's keys of a spec's `[[markets]]` table (also used by `admin`'s tests).
+    pub(crate) const CONCENTRATED: &str = r#"
 mode = "concentrated"
 sqrt_price = "36893488147419103232"
 sqrt_min_price = "33204139332677191680"

@@ -16,13 +16,10 @@
 //! without `--pool`, the deployment's only pool. An address the deployment file does not list is accepted
 //! when the vault has a pool for it.
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     primitives::{Address, B256, U256},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log, TransactionReceipt, TransactionRequest},
@@ -36,7 +33,7 @@ use crate::{
     bindings::{IUniswapV2Pair, IVault, IERC20},
     client::{connect, Client, ClientError},
     config::{ChainArgs, ConfigError},
-    deploy::{parse_num, RECEIPT_TIMEOUT},
+    deploy::{parse_num, send_and_wait, TxError},
     deployment::{Deployment, DeploymentError, PoolEntry},
     errors::{explain_contract, explain_transport},
     math::{vault::PairState, wide::mul_div_u256, Rounding},
@@ -151,40 +148,9 @@ pub enum CommandError {
     /// A precondition the contract would refuse, checked before sending.
     #[error("{0} — nothing was sent")]
     Refused(String),
-    /// Reading the chain failed.
-    #[error("reading {what}: {reason}")]
-    Read {
-        /// What was read.
-        what: String,
-        /// The decoded cause.
-        reason: String,
-    },
-    /// A transaction was refused by the node (its revert decoded): nothing was mined.
-    #[error("{step}: {reason}")]
-    Transaction {
-        /// What was being sent.
-        step: String,
-        /// The decoded cause.
-        reason: String,
-    },
-    /// A transaction was mined as failed.
-    #[error("{step}: transaction {tx} failed on chain (gas used {gas_used})")]
-    Reverted {
-        /// What was sent.
-        step: String,
-        /// The transaction.
-        tx: B256,
-        /// Its gas.
-        gas_used: u64,
-    },
-    /// A transaction was not mined in time.
-    #[error("{step}: transaction {tx} not mined after {} s", RECEIPT_TIMEOUT.as_secs())]
-    NotMined {
-        /// What was sent.
-        step: String,
-        /// The transaction.
-        tx: B256,
-    },
+    /// Reading the chain or a transaction failed.
+    #[error(transparent)]
+    Chain(#[from] TxError),
 }
 
 /// A withdrawal above `maxWithdraw`, refused before sending: the account, the amounts and the worst case.
@@ -214,13 +180,28 @@ pub struct WithdrawalBlocked {
     pub worst_case: String,
 }
 
-/// Maps a failed view call to [`CommandError::Read`], its revert decoded.
+/// Maps a failed view call to [`TxError::Read`], its revert decoded.
 pub fn read_error(what: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> CommandError {
     let what = what.into();
-    move |e| CommandError::Read {
-        what,
-        reason: explain_contract(&e),
+    move |e| {
+        TxError::Read {
+            what,
+            reason: explain_contract(&e),
+        }
+        .into()
     }
+}
+
+/// Makes the view call `call`; a failure is [`TxError::Read`] of `what`, its revert decoded.
+///
+/// # Errors
+///
+/// [`TxError::Read`].
+pub async fn read_view<P: Provider, D: CallDecoder>(
+    call: CallBuilder<P, D>,
+    what: impl Into<String>,
+) -> Result<D::CallOutput, CommandError> {
+    call.call().await.map_err(read_error(what))
 }
 
 // ---- parsing -------------------------------------------------------------------------------------------------
@@ -551,8 +532,8 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// [`ClientError::NoSigner`], [`CommandError::Transaction`], [`CommandError::Reverted`] or
-    /// [`CommandError::NotMined`], naming `step`.
+    /// [`ClientError::NoSigner`], [`TxError::Transaction`], [`TxError::Reverted`] or [`TxError::NotMined`],
+    /// naming `step`.
     pub async fn send(
         &self,
         step: &str,
@@ -560,45 +541,26 @@ impl Context {
     ) -> Result<TransactionReceipt, CommandError> {
         let from = self.client.require_signer(step)?;
         tx.from = Some(from);
-        let refused = |reason: String| CommandError::Transaction {
-            step: step.to_string(),
-            reason,
-        };
-        let pending = self
-            .provider()
-            .send_transaction(tx)
-            .await
-            .map_err(|e| refused(explain_transport(&e)))?;
-        let hash = *pending.tx_hash();
         let local = self.client.url.contains("127.0.0.1") || self.client.url.contains("localhost");
         let poll = if local {
             Duration::from_millis(20)
         } else {
             Duration::from_millis(500)
         };
-        let start = Instant::now();
-        let receipt = loop {
-            match self.provider().get_transaction_receipt(hash).await {
-                Ok(Some(receipt)) => break receipt,
-                Ok(None) => {}
-                Err(e) => return Err(refused(format!("waiting for {hash}: {}", explain_transport(&e)))),
-            }
-            if start.elapsed() > RECEIPT_TIMEOUT {
-                return Err(CommandError::NotMined {
-                    step: step.to_string(),
-                    tx: hash,
-                });
-            }
-            tokio::time::sleep(poll).await;
-        };
-        if !receipt.status() {
-            return Err(CommandError::Reverted {
-                step: step.to_string(),
-                tx: hash,
-                gas_used: receipt.gas_used,
-            });
-        }
-        Ok(receipt)
+        Ok(send_and_wait(self.provider(), step, tx, poll).await?)
+    }
+
+    /// [`Self::send`] of a contract call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::send`].
+    pub async fn send_call<P: Provider, D: CallDecoder>(
+        &self,
+        step: &str,
+        call: CallBuilder<P, D>,
+    ) -> Result<TransactionReceipt, CommandError> {
+        self.send(step, call.into_transaction_request()).await
     }
 
     /// Checks that `owner` holds `amount` of `token` for `what`.
@@ -613,11 +575,12 @@ impl Context {
         amount: U256,
         what: &str,
     ) -> Result<(), CommandError> {
-        let balance = IERC20::new(token.address, self.provider().clone())
-            .balanceOf(owner)
-            .call()
-            .await
-            .map_err(read_error(format!("{}'s balanceOf({owner})", token.symbol)))?;
+        let erc20 = IERC20::new(token.address, self.provider().clone());
+        let balance = read_view(
+            erc20.balanceOf(owner),
+            format!("{}'s balanceOf({owner})", token.symbol),
+        )
+        .await?;
         if balance < amount {
             return Err(CommandError::InsufficientBalance {
                 holder: owner,
@@ -642,23 +605,18 @@ impl Context {
         amount: U256,
     ) -> Result<Option<B256>, CommandError> {
         let erc20 = IERC20::new(token.address, self.provider().clone());
-        let allowance = erc20
-            .allowance(owner, self.vault.address().to_owned())
-            .call()
-            .await
-            .map_err(read_error(format!("{}'s allowance", token.symbol)))?;
+        let allowance = read_view(
+            erc20.allowance(owner, self.vault.address().to_owned()),
+            format!("{}'s allowance", token.symbol),
+        )
+        .await?;
         if allowance >= amount {
             return Ok(None);
         }
         let step = format!("approving the vault to take {}", token.show(amount));
         note(format!("{step} …"));
         let receipt = self
-            .send(
-                &step,
-                erc20
-                    .approve(*self.vault.address(), amount)
-                    .into_transaction_request(),
-            )
+            .send_call(&step, erc20.approve(*self.vault.address(), amount))
             .await?;
         Ok(Some(receipt.transaction_hash))
     }
@@ -667,15 +625,9 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// [`CommandError::Paused`] or [`CommandError::Read`].
+    /// [`CommandError::Paused`] or [`TxError::Read`].
     pub async fn require_unpaused(&self, what: &str) -> Result<(), CommandError> {
-        let paused = self
-            .vault
-            .paused()
-            .call()
-            .await
-            .map_err(read_error("the vault's paused()"))?;
-        if paused {
+        if read_view(self.vault.paused(), "the vault's paused()").await? {
             return Err(CommandError::Paused {
                 what: what.to_string(),
             });
@@ -687,17 +639,17 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// [`CommandError::Read`].
+    /// [`TxError::Read`].
     pub async fn now(&self) -> Result<u64, CommandError> {
         let block = self
             .provider()
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| CommandError::Read {
+            .map_err(|e| TxError::Read {
                 what: "the latest block".into(),
                 reason: explain_transport(&e),
             })?
-            .ok_or_else(|| CommandError::Read {
+            .ok_or_else(|| TxError::Read {
                 what: "the latest block".into(),
                 reason: "the node has none".into(),
             })?;
@@ -715,6 +667,35 @@ pub fn logs_of<E: SolEvent>(receipt: &TransactionReceipt, emitter: Address) -> V
         .filter_map(|log| log.log_decode::<E>().ok())
         .map(|log| log.inner.data)
         .collect()
+}
+
+/// The first event of type `E` (named `name`) the vault emitted in `receipt`, the receipt of `what`.
+fn first_event<E: SolEvent>(
+    receipt: &TransactionReceipt,
+    vault: Address,
+    what: &str,
+    name: &str,
+) -> Result<E, TxError> {
+    logs_of::<E>(receipt, vault)
+        .into_iter()
+        .next()
+        .ok_or_else(|| TxError::Read {
+            what: format!("the {what}'s receipt {}", receipt.transaction_hash),
+            reason: format!("the vault emitted no {name} event"),
+        })
+}
+
+/// A transacting command's start: the context, the signer (for `what`) and the pool of `--pool`.
+async fn open_signed(common: &LpCommon, what: &str) -> Result<(Context, Address, Pool), CommandError> {
+    let ctx = Context::open(&common.chain).await?;
+    let me = ctx.client.require_signer(what)?;
+    let pool = ctx.pool(common.pool.as_deref()).await?;
+    Ok((ctx, me, pool))
+}
+
+/// `--receiver`, or `me` without it.
+fn receiver_or(text: Option<&str>, me: Address) -> Result<Address, CommandError> {
+    text.map_or(Ok(me), |t| parse_address("--receiver", t))
 }
 
 // ---- the commands' arguments ---------------------------------------------------------------------------------
@@ -860,13 +841,8 @@ enum Amounts {
 }
 
 async fn deposit(args: DepositArgs) -> Result<()> {
-    let ctx = Context::open(&args.common.chain).await?;
-    let me = ctx.client.require_signer("damm lp deposit")?;
-    let pool = ctx.pool(args.common.pool.as_deref()).await?;
-    let receiver = match &args.receiver {
-        Some(text) => parse_address("--receiver", text)?,
-        None => me,
-    };
+    let (ctx, me, pool) = open_signed(&args.common, "damm lp deposit").await?;
+    let receiver = receiver_or(args.receiver.as_deref(), me)?;
     let bps = parse_int("--slippage-bps", &args.slippage_bps)?;
     if bps > 10_000 {
         return Err(CommandError::BadNumber {
@@ -926,7 +902,7 @@ async fn deposit(args: DepositArgs) -> Result<()> {
         .provider()
         .call(call(U256::ZERO))
         .await
-        .map_err(|e| CommandError::Transaction {
+        .map_err(|e| TxError::Transaction {
             step: "previewing the deposit".into(),
             reason: explain_transport(&e),
         })?;
@@ -941,23 +917,9 @@ async fn deposit(args: DepositArgs) -> Result<()> {
     let balances_before = token_balances(&ctx, &pool, me).await?;
     let receipt = ctx.send("depositing", call(min_shares)).await?;
     let balances_after = token_balances(&ctx, &pool, me).await?;
-    let event = logs_of::<events::Deposit>(&receipt, *vault.address())
-        .into_iter()
-        .next()
-        .ok_or_else(|| CommandError::Read {
-            what: format!("the deposit's receipt {}", receipt.transaction_hash),
-            reason: "the vault emitted no Deposit event".into(),
-        })?;
-    let balance = vault
-        .balanceOf(pool.pair, receiver)
-        .call()
-        .await
-        .map_err(read_error("the vault's balanceOf"))?;
-    let hf = vault
-        .healthFactor(pool.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's healthFactor"))?;
+    let event = first_event::<events::Deposit>(&receipt, *vault.address(), "deposit", "Deposit")?;
+    let balance = read_view(vault.balanceOf(pool.pair, receiver), "the vault's balanceOf").await?;
+    let hf = read_view(vault.healthFactor(pool.pair), "the vault's healthFactor").await?;
     let used0 = balances_before.0.saturating_sub(balances_after.0);
     let used1 = balances_before.1.saturating_sub(balances_after.1);
 
@@ -1003,11 +965,8 @@ async fn deposit(args: DepositArgs) -> Result<()> {
 async fn token_balances(ctx: &Context, pool: &Pool, owner: Address) -> Result<(U256, U256), CommandError> {
     let mut out = [U256::ZERO; 2];
     for (slot, token) in out.iter_mut().zip([&pool.token0, &pool.token1]) {
-        *slot = IERC20::new(token.address, ctx.provider().clone())
-            .balanceOf(owner)
-            .call()
-            .await
-            .map_err(read_error(format!("{}'s balanceOf", token.symbol)))?;
+        let erc20 = IERC20::new(token.address, ctx.provider().clone());
+        *slot = read_view(erc20.balanceOf(owner), format!("{}'s balanceOf", token.symbol)).await?;
     }
     Ok((out[0], out[1]))
 }
@@ -1028,24 +987,11 @@ pub fn describe_worst_case(covered: bool, up: bool, hf: U256) -> String {
 }
 
 async fn withdraw(args: WithdrawArgs) -> Result<()> {
-    let ctx = Context::open(&args.common.chain).await?;
-    let me = ctx.client.require_signer("damm lp withdraw")?;
-    let pool = ctx.pool(args.common.pool.as_deref()).await?;
-    let receiver = match &args.receiver {
-        Some(text) => parse_address("--receiver", text)?,
-        None => me,
-    };
+    let (ctx, me, pool) = open_signed(&args.common, "damm lp withdraw").await?;
+    let receiver = receiver_or(args.receiver.as_deref(), me)?;
     let vault = &ctx.vault;
-    let balance = vault
-        .balanceOf(pool.pair, me)
-        .call()
-        .await
-        .map_err(read_error("the vault's balanceOf"))?;
-    let max = vault
-        .maxWithdraw(pool.pair, me)
-        .call()
-        .await
-        .map_err(read_error("the vault's maxWithdraw"))?;
+    let balance = read_view(vault.balanceOf(pool.pair, me), "the vault's balanceOf").await?;
+    let max = read_view(vault.maxWithdraw(pool.pair, me), "the vault's maxWithdraw").await?;
     let shares_text = |x: U256| output::units(x, SHARE_DECIMALS);
     note(format!(
         "maxWithdraw: {} of the {} shares of {me} in {} can be withdrawn now",
@@ -1076,16 +1022,8 @@ async fn withdraw(args: WithdrawArgs) -> Result<()> {
         .into());
     }
     if shares > max {
-        let worst = vault
-            .worstCase(pool.pair)
-            .call()
-            .await
-            .map_err(read_error("the vault's worstCase"))?;
-        let info = vault
-            .poolInfo(pool.pair)
-            .call()
-            .await
-            .map_err(read_error("the vault's poolInfo"))?;
+        let worst = read_view(vault.worstCase(pool.pair), "the vault's worstCase").await?;
+        let info = read_view(vault.poolInfo(pool.pair), "the vault's poolInfo").await?;
         return Err(CommandError::WithdrawalBlocked(Box::new(WithdrawalBlocked {
             account: me,
             requested: shares_text(shares),
@@ -1104,35 +1042,12 @@ async fn withdraw(args: WithdrawArgs) -> Result<()> {
         pool.label()
     ));
     let receipt = ctx
-        .send(
-            "withdrawing",
-            vault
-                .withdraw(pool.pair, shares, receiver)
-                .into_transaction_request(),
-        )
+        .send_call("withdrawing", vault.withdraw(pool.pair, shares, receiver))
         .await?;
-    let event = logs_of::<events::Withdraw>(&receipt, *vault.address())
-        .into_iter()
-        .next()
-        .ok_or_else(|| CommandError::Read {
-            what: format!("the withdrawal's receipt {}", receipt.transaction_hash),
-            reason: "the vault emitted no Withdraw event".into(),
-        })?;
-    let left = vault
-        .balanceOf(pool.pair, me)
-        .call()
-        .await
-        .map_err(read_error("the vault's balanceOf"))?;
-    let max_now = vault
-        .maxWithdraw(pool.pair, me)
-        .call()
-        .await
-        .map_err(read_error("the vault's maxWithdraw"))?;
-    let hf = vault
-        .healthFactor(pool.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's healthFactor"))?;
+    let event = first_event::<events::Withdraw>(&receipt, *vault.address(), "withdrawal", "Withdraw")?;
+    let left = read_view(vault.balanceOf(pool.pair, me), "the vault's balanceOf").await?;
+    let max_now = read_view(vault.maxWithdraw(pool.pair, me), "the vault's maxWithdraw").await?;
+    let hf = read_view(vault.healthFactor(pool.pair), "the vault's healthFactor").await?;
     if args.common.json {
         output::print_json(&json!({
             "pool": output::address(pool.pair),
@@ -1320,14 +1235,10 @@ async fn movements(ctx: &Context, pool: Address, account: Address) -> Result<Vec
     ];
     let mut logs: Vec<Log> = Vec::new();
     for filter in &queries {
-        let found = ctx
-            .provider()
-            .get_logs(filter)
-            .await
-            .map_err(|e| CommandError::Read {
-                what: "the vault's share events (eth_getLogs)".into(),
-                reason: explain_transport(&e),
-            })?;
+        let found = ctx.provider().get_logs(filter).await.map_err(|e| TxError::Read {
+            what: "the vault's share events (eth_getLogs)".into(),
+            reason: explain_transport(&e),
+        })?;
         logs.extend(found);
     }
     let position = |log: &Log| (log.block_number.unwrap_or(0), log.log_index.unwrap_or(0));
@@ -1371,23 +1282,10 @@ async fn movements(ctx: &Context, pool: Address, account: Address) -> Result<Vec
 
 /// The pool's valuation now.
 async fn valuation(ctx: &Context, pool: &Pool) -> Result<(Valuation, IVault::poolInfoReturn), CommandError> {
-    let info = ctx
-        .vault
-        .poolInfo(pool.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's poolInfo"))?;
+    let info = read_view(ctx.vault.poolInfo(pool.pair), "the vault's poolInfo").await?;
     let pair = IUniswapV2Pair::new(pool.pair, ctx.provider().clone());
-    let reserves = pair
-        .getReserves()
-        .call()
-        .await
-        .map_err(read_error("the pair's getReserves"))?;
-    let supply = pair
-        .totalSupply()
-        .call()
-        .await
-        .map_err(read_error("the pair's totalSupply"))?;
+    let reserves = read_view(pair.getReserves(), "the pair's getReserves").await?;
+    let supply = read_view(pair.totalSupply(), "the pair's totalSupply").await?;
     let state = PairState {
         reserve0: reserves.reserve0.to::<u128>(),
         reserve1: reserves.reserve1.to::<u128>(),
@@ -1405,6 +1303,30 @@ async fn valuation(ctx: &Context, pool: &Pool) -> Result<(Valuation, IVault::poo
     ))
 }
 
+/// Reward slot `index` of the pool of `pair` (`rewardInfo`) and what it holds pending for `account`; `None`
+/// if the slot is not initialized.
+async fn reward_pending(
+    ctx: &Context,
+    pair: Address,
+    index: u64,
+    account: Address,
+) -> Result<Option<(IVault::rewardInfoReturn, U256)>, CommandError> {
+    let slot = read_view(
+        ctx.vault.rewardInfo(pair, U256::from(index)),
+        format!("the vault's rewardInfo({index})"),
+    )
+    .await?;
+    if slot._0.is_zero() {
+        return Ok(None);
+    }
+    let pending = read_view(
+        ctx.vault.pendingReward(pair, U256::from(index), account),
+        format!("the vault's pendingReward({index})"),
+    )
+    .await?;
+    Ok(Some((slot, pending)))
+}
+
 /// One pool's part of `damm lp status`.
 async fn pool_status(
     ctx: &Context,
@@ -1413,11 +1335,7 @@ async fn pool_status(
 ) -> Result<(Value, KeyValues), CommandError> {
     let vault = &ctx.vault;
     let (v, info) = valuation(ctx, pool).await?;
-    let shares = vault
-        .balanceOf(pool.pair, account)
-        .call()
-        .await
-        .map_err(read_error("the vault's balanceOf"))?;
+    let shares = read_view(vault.balanceOf(pool.pair, account), "the vault's balanceOf").await?;
     let total = info._5;
     let (raw0, raw1, lp_part) = v.parts(shares);
     let (under0, under1) = v.lp_underlying(lp_part);
@@ -1450,20 +1368,10 @@ async fn pool_status(
     let mut rewards = Vec::new();
     let mut reward_rows = Vec::new();
     for index in 0..REWARD_SLOTS {
-        let slot = vault
-            .rewardInfo(pool.pair, U256::from(index))
-            .call()
-            .await
-            .map_err(read_error(format!("the vault's rewardInfo({index})")))?;
-        if slot._0.is_zero() {
+        let Some((slot, pending)) = reward_pending(ctx, pool.pair, index, account).await? else {
             continue;
-        }
+        };
         let token = ctx.token(slot._0).await?;
-        let pending = vault
-            .pendingReward(pool.pair, U256::from(index), account)
-            .call()
-            .await
-            .map_err(read_error(format!("the vault's pendingReward({index})")))?;
         reward_rows.push((format!("reward #{index} pending"), token.show(pending)));
         rewards.push(json!({
             "index": index,
@@ -1472,16 +1380,8 @@ async fn pool_status(
             "periodEnd": slot._3,
         }));
     }
-    let hf = vault
-        .healthFactor(pool.pair)
-        .call()
-        .await
-        .map_err(read_error("the vault's healthFactor"))?;
-    let max = vault
-        .maxWithdraw(pool.pair, account)
-        .call()
-        .await
-        .map_err(read_error("the vault's maxWithdraw"))?;
+    let hf = read_view(vault.healthFactor(pool.pair), "the vault's healthFactor").await?;
+    let max = read_view(vault.maxWithdraw(pool.pair, account), "the vault's maxWithdraw").await?;
 
     let json = json!({
         "pool": output::address(pool.pair),
@@ -1620,9 +1520,7 @@ pub fn parse_slot(flag: &str, text: &str) -> Result<u64, CommandError> {
 }
 
 async fn claim(args: ClaimArgs) -> Result<()> {
-    let ctx = Context::open(&args.common.chain).await?;
-    let me = ctx.client.require_signer("damm lp claim")?;
-    let pool = ctx.pool(args.common.pool.as_deref()).await?;
+    let (ctx, me, pool) = open_signed(&args.common, "damm lp claim").await?;
     let indices: Vec<u64> = match &args.index {
         Some(text) => vec![parse_slot("--index", text)?],
         None => (0..REWARD_SLOTS).collect(),
@@ -1631,12 +1529,7 @@ async fn claim(args: ClaimArgs) -> Result<()> {
     let mut claimed = Vec::new();
     let mut t = KeyValues::titled(format!("rewards of {me} in {}", pool.label()));
     for index in indices {
-        let slot = vault
-            .rewardInfo(pool.pair, U256::from(index))
-            .call()
-            .await
-            .map_err(read_error(format!("the vault's rewardInfo({index})")))?;
-        if slot._0.is_zero() {
+        let Some((slot, pending)) = reward_pending(&ctx, pool.pair, index, me).await? else {
             if args.index.is_some() {
                 return Err(CommandError::Refused(format!(
                     "reward slot {index} of {} is not initialized",
@@ -1645,12 +1538,7 @@ async fn claim(args: ClaimArgs) -> Result<()> {
                 .into());
             }
             continue;
-        }
-        let pending = vault
-            .pendingReward(pool.pair, U256::from(index), me)
-            .call()
-            .await
-            .map_err(read_error(format!("the vault's pendingReward({index})")))?;
+        };
         if pending.is_zero() {
             continue;
         }
@@ -1660,11 +1548,9 @@ async fn claim(args: ClaimArgs) -> Result<()> {
             token.show(pending)
         ));
         let receipt = ctx
-            .send(
+            .send_call(
                 &format!("claiming reward #{index}"),
-                vault
-                    .claimReward(pool.pair, U256::from(index))
-                    .into_transaction_request(),
+                vault.claimReward(pool.pair, U256::from(index)),
             )
             .await?;
         let amount = logs_of::<events::RewardClaimed>(&receipt, *vault.address())
@@ -1706,10 +1592,7 @@ async fn claim(args: ClaimArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn e18(x: u64) -> U256 {
-        U256::from(x) * U256::from(10u64).pow(U256::from(18u64))
-    }
+    use crate::demo::chain::e18;
 
     #[test]
     fn token_amounts_parse() {

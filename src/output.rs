@@ -218,10 +218,7 @@ pub fn signed_amount(negative: bool, raw: U256, decimals: u8) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn e18(x: u64) -> U256 {
-        U256::from(x) * U256::from(10u64).pow(U256::from(18u64))
-    }
+    use crate::demo::chain::e18;
 
     #[test]
     fn units_are_trimmed() {
