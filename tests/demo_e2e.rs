@@ -24,14 +24,9 @@ use alloy::primitives::U256;
 use e2e::{program_dir, workspace};
 use serde_json::Value;
 
+/// A fresh directory for this suite under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("damm-demo-e2e-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
+    e2e::temp_dir("damm-demo-e2e", name)
 }
 
 fn big(v: &Value) -> U256 {

@@ -53,15 +53,9 @@ struct Chain {
     dir: PathBuf,
 }
 
-/// A fresh directory under the system's temporary directory.
+/// A fresh directory for this suite under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("damm-deploy-e2e-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
+    e2e::temp_dir("damm-deploy-e2e", name)
 }
 
 async fn send(provider: &DynProvider, from: Address, tx: TransactionRequest) -> TransactionReceipt {

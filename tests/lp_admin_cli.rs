@@ -66,15 +66,9 @@ impl Run {
     }
 }
 
-/// A fresh directory under the system's temporary directory.
+/// A fresh directory for this suite under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("damm-lp-admin-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
+    e2e::temp_dir("damm-lp-admin", name)
 }
 
 /// The one market of the tests: the harness's [`concentrated`] market (√P = 2 in [1.8, 2.2], 100,000 tokens

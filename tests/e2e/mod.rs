@@ -219,6 +219,17 @@ pub fn programs() -> &'static Programs {
     })
 }
 
+/// A fresh directory `{suite}-{name}-{pid}-{nanos}` under the system's temporary directory.
+pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("{suite}-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
 /// Copies the seven programs `damm deploy` reads (the vault's five, the market, the market-admin program) from
 /// where [`programs`] builds them into `dir`, laid out as `scripts/build-contracts.sh` lays them out.
 pub async fn program_dir(dir: &Path) {
