@@ -1,10 +1,7 @@
 //! The demo's chain side: one wallet per actor, transactions with named failures, the Uniswap V2 contracts
 //! from `@uniswap/v2-core`'s build artifacts.
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::{path::Path, time::Duration};
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -18,6 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::{
     bindings::{IUniswapV2Pair, IERC20},
+    deploy::{send_and_wait, TxError},
     errors::explain_transport,
 };
 
@@ -60,38 +58,22 @@ impl Actor {
         self.key.address()
     }
 
-    /// Sends `tx` and waits for its receipt; a revert is named (the call replayed for its reason).
+    /// Sends `tx` and waits for its receipt (`damm deploy`'s sender); a revert is named, the call replayed for
+    /// its reason.
     pub async fn send(&self, what: &str, tx: TransactionRequest) -> Result<TransactionReceipt> {
         let tx = tx.with_from(self.address()).with_gas_limit(GAS);
-        let pending = self
-            .provider
-            .send_transaction(tx.clone())
-            .await
-            .map_err(|e| anyhow!("{what} ({}): {}", self.role, explain_transport(&e)))?;
-        let hash = *pending.tx_hash();
-        let start = Instant::now();
-        let receipt = loop {
-            if let Some(receipt) = self
-                .provider
-                .get_transaction_receipt(hash)
-                .await
-                .map_err(|e| anyhow!("{what}: waiting for {hash}: {}", explain_transport(&e)))?
-            {
-                break receipt;
+        let what = format!("{what} ({})", self.role);
+        match send_and_wait(&self.provider, &what, tx.clone(), Duration::from_millis(2)).await {
+            Ok(receipt) => Ok(receipt),
+            Err(TxError::Reverted { tx: hash, .. }) => {
+                let reason = match self.provider.call(tx).await {
+                    Err(e) => explain_transport(&e),
+                    Ok(_) => "reverted".to_string(),
+                };
+                bail!("{what} reverted in {hash}: {reason}")
             }
-            if start.elapsed() > Duration::from_secs(120) {
-                bail!("{what}: transaction {hash} was not mined in 120 s");
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        };
-        if !receipt.status() {
-            let reason = match self.provider.call(tx).await {
-                Err(e) => explain_transport(&e),
-                Ok(_) => "reverted".to_string(),
-            };
-            bail!("{what} ({}) reverted in {hash}: {reason}", self.role);
+            Err(e) => Err(e.into()),
         }
-        Ok(receipt)
     }
 
     /// Deploys EVM creation code with constructor arguments.
